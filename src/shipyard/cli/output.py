@@ -1,0 +1,52 @@
+"""How commands report: one JSON document on stdout with ``--json``, else rich text."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+stdout = Console(highlight=False, soft_wrap=True)
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def to_json(document: Any) -> str:
+    """The JSON text of ``document`` (dates and paths as strings)."""
+    return json.dumps(document, indent=2, default=_default, ensure_ascii=False)
+
+
+def emit(document: Any, as_json: bool, render: Callable[[], None]) -> None:
+    """Print ``document`` as JSON, or call ``render`` for people."""
+    if as_json:
+        from shipyard.cli.state import options
+
+        sys.stdout.write(to_json(document) + "\n")
+        options.emitted = True
+    else:
+        render()
+
+
+def note(message: str) -> None:
+    """A progress or status line for people, on stderr (never mixed into JSON)."""
+    stderr.print(message)
+
+
+JsonFlag = Annotated[
+    bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")
+]

@@ -1,0 +1,58 @@
+"""The records shipyard keeps: frozen dataclasses, no I/O.
+
+Entities are immutable once written; a change is a new version or a new event. The only
+mutable things are explicit pointers (aliases, deployment routes, run status, settings).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """One entry of the audit trail, linked to the previous one by its hash.
+
+    ``hash`` covers every other field, ``prev_hash`` included, so changing, deleting,
+    inserting or reordering any entry breaks the chain at that entry.
+    """
+
+    seq: int
+    occurred_at: str
+    actor: str
+    action: str
+    entity_kind: str
+    entity_id: str
+    payload: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+@dataclass(frozen=True)
+class ChainHead:
+    """The newest entry of the audit chain: its sequence number and hash."""
+
+    seq: int
+    hash: str
+
+
+@dataclass(frozen=True)
+class ChainVerdict:
+    """The outcome of checking the audit chain from its first entry to its head."""
+
+    ok: bool
+    entries: int
+    first_bad_seq: int | None = None
+    reason: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A workspace setting: a named JSON value, a mutable pointer (every change audited)."""
+
+    key: str
+    value: Any
+    updated_at: str
+    updated_by: str

@@ -1,0 +1,1 @@
+"""Examples that ship with shipyard: the quickstart's data generator and its steps."""

@@ -1,0 +1,1 @@
+"""Governance: the audit trail now; access control, fairness and compliance reports later."""

@@ -1,0 +1,78 @@
+"""The composition root: builds the stores from settings and hands them to the services.
+
+Nothing else in shipyard decides which backend to use. Stores are opened lazily, so a
+command that only reads metadata never touches the blob store (or imports s3fs).
+"""
+
+from __future__ import annotations
+
+import getpass
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from shipyard.config import Settings
+from shipyard.governance.audit import AuditTrail
+from shipyard.storage.sql.engine import Database
+from shipyard.storage.sql.migrate import ensure_schema
+
+if TYPE_CHECKING:
+    from shipyard.storage.content import ContentStore
+    from shipyard.workspace.settings import SettingsService
+
+
+def local_actor() -> str:
+    """The operating-system user: the actor of an embedded workspace."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+@dataclass
+class Platform:
+    """Every store and service of one workspace, built once and shared."""
+
+    settings: Settings
+    actor: str
+    db: Database = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.db = Database(self.settings.store_url)
+
+    @cached_property
+    def audit(self) -> AuditTrail:
+        """The audit trail over the metadata store."""
+        return AuditTrail(self.db)
+
+    @cached_property
+    def blobs(self) -> ContentStore:
+        """The content-addressed blob store (opened on first use)."""
+        from shipyard.storage.blobs import open_backend
+        from shipyard.storage.content import ContentStore
+
+        backend = open_backend(
+            self.settings.artifacts_url, options=dict(self.settings.artifacts_options)
+        )
+        return ContentStore(backend)
+
+    @cached_property
+    def workspace_settings(self) -> SettingsService:
+        """Workspace settings, audited."""
+        from shipyard.workspace.settings import SettingsService
+
+        return SettingsService(self.db, self.audit, self.actor)
+
+    def close(self) -> None:
+        """Release database connections."""
+        self.db.dispose()
+
+
+def open_platform(
+    settings: Settings, *, actor: str | None = None, migrate: bool = True
+) -> Platform:
+    """Build the platform for ``settings``; bring the schema up to date unless told not to."""
+    platform = Platform(settings=settings, actor=actor or settings.actor or local_actor())
+    if migrate:
+        ensure_schema(platform.db)
+    return platform

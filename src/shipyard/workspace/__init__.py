@@ -1,0 +1,118 @@
+"""The Python front door: create a workspace, connect to one, reach its services."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from shipyard import config
+from shipyard.errors import ConfigError
+from shipyard.platform import Platform, open_platform
+
+if TYPE_CHECKING:
+    from shipyard.governance.audit import AuditTrail
+    from shipyard.storage.content import ContentStore
+    from shipyard.workspace.settings import SettingsService
+
+
+class Workspace:
+    """One workspace: its stores and every lifecycle service, through one object."""
+
+    def __init__(self, platform: Platform) -> None:
+        self._platform = platform
+
+    @property
+    def home(self) -> Path | None:
+        """The ``.shipyard/`` folder (None when both stores come from the environment)."""
+        return self._platform.settings.home
+
+    @property
+    def actor(self) -> str:
+        """Who the writes of this workspace object are attributed to."""
+        return self._platform.actor
+
+    @property
+    def audit(self) -> AuditTrail:
+        """The hash-chained audit trail."""
+        return self._platform.audit
+
+    @property
+    def blobs(self) -> ContentStore:
+        """The content-addressed blob store."""
+        return self._platform.blobs
+
+    @property
+    def settings(self) -> SettingsService:
+        """Workspace settings (audited key-value pairs)."""
+        return self._platform.workspace_settings
+
+    def close(self) -> None:
+        """Release connections; the object must not be used afterwards."""
+        self._platform.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Workspace(home={str(self.home)!r}, store={self._platform.db!r})"
+
+
+def connect(
+    target: str | os.PathLike[str] | None = None,
+    *,
+    token: str | None = None,
+    actor: str | None = None,
+) -> Workspace:
+    """Open a workspace: the nearest one (default), one at a path, or a server URL."""
+    if isinstance(target, str) and target.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"cannot connect to {target!r}: remote workspaces need the shipyard server, "
+            "which this version does not include yet"
+        )
+    settings = config.resolve(target)
+    return Workspace(open_platform(settings, actor=actor))
+
+
+def init_workspace(
+    directory: str | os.PathLike[str] | None = None, *, actor: str | None = None
+) -> tuple[Path, bool]:
+    """Create ``DIRECTORY/.shipyard/`` (idempotent); returns the home and whether it was new."""
+    root = Path(directory or Path.cwd()).expanduser().resolve()
+    if root.exists() and not root.is_dir():
+        raise ConfigError(f"cannot create a workspace in {str(root)!r}: it is a file, not a folder")
+    home = root / config.WORKSPACE_DIRNAME
+    created = not (home / config.CONFIG_FILENAME).is_file()
+    home.mkdir(parents=True, exist_ok=True)
+    if created:
+        config.write_config(home)
+    (home / config.BLOBS_DIRNAME).mkdir(exist_ok=True)
+    settings = config.resolve(home)
+    platform = open_platform(settings, actor=actor)
+    try:
+        if created:
+            _record_init(platform, home)
+    finally:
+        platform.close()
+    return home, created
+
+
+def _record_init(platform: Platform, home: Path) -> None:
+    with platform.db.write() as conn:
+        platform.audit.record(
+            conn,
+            actor=platform.actor,
+            action="workspace.init",
+            entity_kind="workspace",
+            entity_id=str(home),
+            payload={"store": platform.db.dialect},
+        )

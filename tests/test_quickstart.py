@@ -1,0 +1,72 @@
+"""The quickstart runs every stage that exists and reports each step."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from shipyard.cli.main import main
+from shipyard.examples.credit import SENSITIVE, TARGET, make_credit_table
+
+
+def test_quickstart_reports_its_steps(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["quickstart", "--dir", str(tmp_path / "qs"), "--no-serve", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["ok"] is True
+    assert [s["name"] for s in report["steps"]] == [
+        "create workspace",
+        "generate demo data",
+        "verify audit trail",
+    ]
+    assert all(step["ok"] and step["detail"] for step in report["steps"])
+    assert report["models"] == []
+    assert report["ui_url"] is None
+    table = pd.read_csv(tmp_path / "qs" / "data" / "credit.csv")
+    assert len(table) == 20_000
+    assert "generate demo data" in err  # progress goes to stderr with --json
+
+
+def test_quickstart_twice_reuses_the_workspace(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for _ in range(2):
+        assert main(["quickstart", "--dir", str(tmp_path), "--no-serve", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out.strip().split("\n}\n")[-1])
+    assert "reusing" in report["steps"][0]["detail"]
+
+
+def test_quickstart_failure_is_reported_not_raised(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    code = main(["quickstart", "--dir", str(blocker), "--no-serve", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert report["ok"] is False
+    assert report["steps"][-1]["ok"] is False
+    assert "is a file" in report["steps"][-1]["detail"]
+
+
+def test_demo_data_is_reproducible_and_realistic() -> None:
+    first = make_credit_table(2_000, seed=3)
+    pd.testing.assert_frame_equal(first, make_credit_table(2_000, seed=3))
+    assert not first.equals(make_credit_table(2_000, seed=4))
+    assert set(SENSITIVE) <= set(first.columns)
+    assert set(first[TARGET].unique()) == {0, 1}
+    assert 0.1 < first[TARGET].mean() < 0.4
+    assert first["income"].isna().any()
+    assert {"sex", "employment", "housing", "purpose"} <= set(
+        first.select_dtypes("category").columns
+    )
+
+
+def test_later_snapshot_has_drifted() -> None:
+    may, june = make_credit_table(5_000, snapshot=1), make_credit_table(5_000, snapshot=2)
+    assert june["income"].median() < may["income"].median()
+    assert june[TARGET].mean() > may[TARGET].mean()
