@@ -15,23 +15,12 @@ from pathlib import Path
 
 import pytest
 
+from services import missing_service, skipped_services
+
+pytest_plugins = ["s3_server"]
+
 PG_SERVER = os.environ.get("SHIPYARD_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 STORE_KINDS = ("sqlite", "postgresql")
-_skipped_services: set[str] = set()
-
-
-def services_required() -> bool:
-    """True when missing services must fail the run instead of skipping tests."""
-    return bool(os.environ.get("CI") or os.environ.get("SHIPYARD_REQUIRE_SERVICES"))
-
-
-def missing_service(name: str, reason: str) -> None:
-    """Fail (under CI) or skip (elsewhere) a test that needs an unavailable service."""
-    message = f"{name} unavailable: {reason}"
-    if services_required():
-        pytest.fail(message + " (CI must run these tests: start the service)")
-    _skipped_services.add(name)
-    pytest.skip(message)
 
 
 def _libpq_url(url: str) -> str:
@@ -93,9 +82,9 @@ def workspace(workspace_dir: Path) -> Iterator[object]:
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Say loudly when tests of a backend service did not run."""
-    if not _skipped_services:
+    if not skipped_services:
         return
-    names = ", ".join(sorted(_skipped_services))
+    names = ", ".join(sorted(skipped_services))
     terminalreporter.write_sep("!", f"SKIPPED: tests of {names} did not run", red=True, bold=True)
     terminalreporter.write_line(
         "These backends were NOT tested. Start the services (see README) or run `bash .ci/run`."

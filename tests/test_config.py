@@ -36,7 +36,9 @@ def test_nearest_workspace_upwards(clean_env: Path, monkeypatch: pytest.MonkeyPa
     assert settings.artifacts_url == str(home / "blobs")
 
 
-def test_explicit_home_beats_env_beats_cwd(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_explicit_home_beats_env_beats_cwd(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     here, env_home, explicit = (_make(clean_env / n) for n in ("here", "env", "explicit"))
     monkeypatch.chdir(here.parent)
     assert config.resolve().home == here
@@ -75,13 +77,23 @@ def test_config_file_values_and_relative_paths(clean_env: Path) -> None:
     home = clean_env / ".shipyard"
     home.mkdir()
     (home / "config.toml").write_text(
-        '[store]\nurl = "sqlite:///meta/x.db"\n[artifacts]\nurl = "objects"\n'
+        '[store]\nurl = "sqlite:///meta/x.db"\n[artifacts]\nurl = "objects"\nfsync = true\n'
         's3_endpoint_url = "http://127.0.0.1:9"\n'
     )
     settings = config.resolve()
     assert settings.store_url == f"sqlite:///{home / 'meta/x.db'}"
     assert settings.artifacts_url == str(home / "objects")
-    assert settings.artifacts_options == {"endpoint_url": "http://127.0.0.1:9"}
+    assert settings.artifacts_options == {"fsync": True}
+
+
+def test_s3_endpoint_goes_to_s3_stores_only(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _make(clean_env)
+    monkeypatch.setenv("SHIPYARD_S3_ENDPOINT_URL", "http://127.0.0.1:9")
+    assert config.resolve().artifacts_options == {}
+    monkeypatch.setenv("SHIPYARD_ARTIFACTS_URL", "s3://bucket/prefix")
+    assert config.resolve().artifacts_options == {"endpoint_url": "http://127.0.0.1:9"}
 
 
 def test_malformed_config_is_a_clear_error(clean_env: Path) -> None:

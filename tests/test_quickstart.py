@@ -21,6 +21,9 @@ def test_quickstart_reports_its_steps(tmp_path: Path, capsys: pytest.CaptureFixt
     assert [s["name"] for s in report["steps"]] == [
         "create workspace",
         "generate demo data",
+        "version data",
+        "version a later snapshot",
+        "validate the new snapshot",
         "verify audit trail",
     ]
     assert all(step["ok"] and step["detail"] for step in report["steps"])
@@ -31,13 +34,38 @@ def test_quickstart_reports_its_steps(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "generate demo data" in err  # progress goes to stderr with --json
 
 
-def test_quickstart_twice_reuses_the_workspace(
+def test_quickstart_twice_starts_fresh(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from shipyard import connect
+
+    for _ in range(2):
+        assert main(["quickstart", "--dir", str(tmp_path / "qs"), "--no-serve", "--json"]) == 0
+    with connect(tmp_path / "qs") as ws:
+        assert [v.ref for v in ws.data.log("credit")] == ["credit@v2", "credit@v1"]
+
+
+def test_quickstart_refuses_a_folder_it_did_not_make(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    for _ in range(2):
-        assert main(["quickstart", "--dir", str(tmp_path), "--no-serve", "--json"]) == 0
-    report = json.loads(capsys.readouterr().out.strip().split("\n}\n")[-1])
-    assert "reusing" in report["steps"][0]["detail"]
+    (tmp_path / "mine.txt").write_text("precious")
+    code = main(["quickstart", "--dir", str(tmp_path), "--no-serve", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert "not empty" in report["steps"][0]["detail"]
+    assert (tmp_path / "mine.txt").read_text() == "precious"
+
+
+def test_quickstart_versions_and_checks_its_data(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from shipyard import connect
+
+    assert main(["quickstart", "--dir", str(tmp_path / "qs"), "--no-serve", "--json"]) == 0
+    with connect(tmp_path / "qs") as ws:
+        first, second = ws.data.get("credit@v1"), ws.data.get("credit@v2")
+        assert (first.kind, first.schema["rows"]) == ("table", 20_000)
+        assert {p["column"]: p["kind"] for p in first.pii} == {"email": "email"}
+        assert second.parent == 1
+        assert ws.data.load("credit@v1")["applicant_id"].max() == 20_000
 
 
 def test_quickstart_failure_is_reported_not_raised(

@@ -27,6 +27,7 @@ WORKSPACE_DIRNAME = ".shipyard"
 CONFIG_FILENAME = "config.toml"
 DATABASE_FILENAME = "shipyard.db"
 BLOBS_DIRNAME = "blobs"
+CACHE_DIRNAME = "cache"
 
 ENV_HOME = "SHIPYARD_HOME"
 ENV_STORE_URL = "SHIPYARD_STORE_URL"
@@ -51,6 +52,9 @@ url = "sqlite:///{database}"
 # Content-addressed blob store: a folder (default) or "s3://bucket/prefix".
 url = "{blobs}"
 # s3_endpoint_url = "http://127.0.0.1:9000"
+# Local folders only: fsync every blob before it is renamed into place (slower; only
+# matters for power cuts: a blob left wrong by one is refused on read, never served).
+# fsync = true
 """
 
 
@@ -65,6 +69,16 @@ class Settings:
     server: str | None = None
     token: str | None = None
     actor: str | None = None
+
+    @property
+    def cache_dir(self) -> Path:
+        """Where this machine keeps caches of the workspace (the stat cache, ...)."""
+        if self.home is not None:
+            return self.home / CACHE_DIRNAME
+        import hashlib
+
+        tag = hashlib.sha256(f"{self.store_url}|{self.artifacts_url}".encode()).hexdigest()[:16]
+        return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "shipyard" / tag
 
 
 def find_home(start: Path | None = None) -> Path | None:
@@ -105,15 +119,12 @@ def resolve(
     store_url = store_env or _absolute_url(file_values.get("store", {}).get("url"), found)
     artifacts = file_values.get("artifacts", {})
     artifacts_url = artifacts_env or _absolute_url(artifacts.get("url"), found)
-    options: dict[str, Any] = {}
-    endpoint = env.get(ENV_S3_ENDPOINT) or artifacts.get("s3_endpoint_url")
-    if endpoint:
-        options["endpoint_url"] = endpoint
+    artifacts_url = artifacts_url or str(_require(found) / BLOBS_DIRNAME)
     return Settings(
         home=found,
         store_url=store_url or _default_store_url(found),
-        artifacts_url=artifacts_url or str(_require(found) / BLOBS_DIRNAME),
-        artifacts_options=options,
+        artifacts_url=artifacts_url,
+        artifacts_options=_artifact_options(artifacts_url, artifacts, env),
         server=env.get(ENV_SERVER) or None,
         token=env.get(ENV_TOKEN) or None,
         actor=env.get(ENV_ACTOR) or None,
@@ -125,6 +136,20 @@ def write_config(home: Path) -> Path:
     path = home / CONFIG_FILENAME
     path.write_text(CONFIG_TEMPLATE.format(database=DATABASE_FILENAME, blobs=BLOBS_DIRNAME))
     return path
+
+
+def _artifact_options(
+    url: str, section: Mapping[str, Any], env: Mapping[str, str]
+) -> dict[str, Any]:
+    """Backend options from ``[artifacts]``: S3's endpoint, or fsync for a local folder."""
+    if url.startswith("s3://"):
+        endpoint = env.get(ENV_S3_ENDPOINT) or section.get("s3_endpoint_url")
+        return {"endpoint_url": endpoint} if endpoint else {}
+    if "fsync" in section:
+        if not isinstance(section["fsync"], bool):
+            raise ConfigError(f"[artifacts] fsync must be true or false, got {section['fsync']!r}")
+        return {"fsync": section["fsync"]}
+    return {}
 
 
 def _locate(home: str | os.PathLike[str] | None, env: Mapping[str, str]) -> Path | None:

@@ -56,3 +56,44 @@ class Setting:
     value: Any
     updated_at: str
     updated_by: str
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """One file of a dataset version: where it sits, how big, its mode bits and digest."""
+
+    path: str
+    size: int
+    mode: int
+    digest: str
+
+
+@dataclass(frozen=True)
+class DatasetVersion:
+    """An immutable snapshot of a file or folder tree, named ``NAME@vN``.
+
+    ``digest`` is the BLAKE3 digest of the version's manifest (its file list), so two
+    versions with the same digest hold exactly the same bytes at the same paths.
+    Tabular versions (``kind == "table"``) also carry the inferred schema, the profile
+    and the personal-data findings, computed once when the version was added.
+    """
+
+    name: str
+    version: int
+    digest: str
+    message: str
+    author: str
+    created_at: str
+    parent: int | None
+    files: int
+    bytes: int
+    kind: str
+    table_path: str | None = None
+    schema: dict[str, Any] | None = None
+    profile: dict[str, Any] | None = None
+    pii: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ref(self) -> str:
+        """The reference that names this version everywhere: ``NAME@vN``."""
+        return f"{self.name}@v{self.version}"

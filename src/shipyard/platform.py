@@ -17,6 +17,7 @@ from shipyard.storage.sql.engine import Database
 from shipyard.storage.sql.migrate import ensure_schema
 
 if TYPE_CHECKING:
+    from shipyard.data.service import DatasetService
     from shipyard.storage.content import ContentStore
     from shipyard.workspace.settings import SettingsService
 
@@ -62,6 +63,15 @@ class Platform:
         from shipyard.workspace.settings import SettingsService
 
         return SettingsService(self.db, self.audit, self.actor)
+
+    @cached_property
+    def datasets(self) -> DatasetService:
+        """Dataset versions over both stores."""
+        from shipyard.data.service import DatasetService
+
+        return DatasetService(
+            self.db, lambda: self.blobs, self.audit, self.actor, self.settings.cache_dir
+        )
 
     def close(self) -> None:
         """Release database connections."""

@@ -74,13 +74,17 @@ def test_json_error_document(outside: Path, capsys: pytest.CaptureFixture[str]) 
     [["nonsense"], ["audit", "log", "--limit", "zero"], ["settings", "set"]],
     ids=["unknown-command", "bad-value", "missing-argument"],
 )
-def test_usage_errors_exit_2(outside: Path, capsys: pytest.CaptureFixture[str], args: list[str]) -> None:
+def test_usage_errors_exit_2(
+    outside: Path, capsys: pytest.CaptureFixture[str], args: list[str]
+) -> None:
     code, _, err = run(capsys, *args)
     assert code == 2
     assert "Traceback" not in err
 
 
-def test_init_is_idempotent_and_reports_home(outside: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_init_is_idempotent_and_reports_home(
+    outside: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     first = run_json(capsys, "init", "proj")
     assert first == {"home": str(outside / "proj" / ".shipyard"), "created": True}
     again = run_json(capsys, "init", "proj")

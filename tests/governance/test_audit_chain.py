@@ -29,7 +29,9 @@ def test_every_write_appends_one_linked_event(trail: Any) -> None:
     events = trail.audit.entries()
     assert [e.seq for e in events] == list(range(1, ENTRIES + 1))
     assert [e.action for e in events] == ["workspace.init"] + ["setting.set"] * (ENTRIES - 1)
-    assert all(later.prev_hash == earlier.hash for earlier, later in zip(events, events[1:]))
+    assert all(
+        later.prev_hash == earlier.hash for earlier, later in zip(events, events[1:], strict=False)
+    )
     assert events[1].actor == "tester"
     assert events[1].payload == {"value": {"i": 0}, "previous": None}
     assert trail.audit.verify().ok
@@ -38,9 +40,14 @@ def test_every_write_appends_one_linked_event(trail: Any) -> None:
 
 def test_a_failed_write_leaves_no_event(trail: Any) -> None:
     db = trail._platform.db
-    with pytest.raises(RuntimeError), db.write() as conn:
-        trail.audit.record(conn, actor="x", action="a", entity_kind="k", entity_id="1")
-        raise RuntimeError("the write failed after auditing")
+
+    def audited_write_that_fails() -> None:
+        with db.write() as conn:
+            trail.audit.record(conn, actor="x", action="a", entity_kind="k", entity_id="1")
+            raise RuntimeError("the write failed after auditing")
+
+    with pytest.raises(RuntimeError):
+        audited_write_that_fails()
     assert trail.audit.count() == ENTRIES
     assert trail.audit.verify().ok
 

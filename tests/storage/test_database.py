@@ -54,9 +54,14 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path: Path) -> None:
 def test_write_rolls_back_on_error(tmp_path: Path) -> None:
     db = Database(f"sqlite:///{tmp_path / 'x.db'}")
     ensure_schema(db)
-    with pytest.raises(ZeroDivisionError), db.write() as conn:
-        conn.execute(text("INSERT INTO settings VALUES ('k', '1', 't', 'me')"))
-        _ = 1 / 0
+
+    def write_that_fails() -> None:
+        with db.write() as conn:
+            conn.execute(text("INSERT INTO settings VALUES ('k', '1', 't', 'me')"))
+            raise ZeroDivisionError
+
+    with pytest.raises(ZeroDivisionError):
+        write_that_fails()
     with db.read() as conn:
         assert conn.execute(text("SELECT count(*) FROM settings")).scalar() == 0
     db.dispose()

@@ -1,7 +1,8 @@
 """A synthetic credit-risk table: the quickstart's data, reproducible from a seed.
 
 Each row is a loan applicant: numeric and categorical features, a sensitive attribute
-(``sex``) and a binary target (``default``). The default risk follows a known logistic
+(``sex``), a contact e-mail (personal data, for the scanner to find; never a feature) and
+a binary target (``default``). The default risk follows a known logistic
 model, so a trained model has something real to find; income differs slightly between
 groups, so fairness reports have something real to show. ``snapshot=2`` draws a later
 month whose population has drifted (lower incomes, more business loans, more defaults).
@@ -19,6 +20,7 @@ HOUSING = ("own", "mortgage", "rent")
 PURPOSE = ("car", "home", "education", "business", "personal")
 TARGET = "default"
 SENSITIVE = ("sex",)
+IDENTIFIERS = ("applicant_id", "email")  # never features
 
 
 def make_credit_table(rows: int = 20_000, *, seed: int = 7, snapshot: int = 1) -> pd.DataFrame:
@@ -60,9 +62,11 @@ def make_credit_table(rows: int = 20_000, *, seed: int = 7, snapshot: int = 1) -
     default = rng.random(rows) < 1 / (1 + np.exp(-logit))
     income = np.round(income, 2)
     income[rng.random(rows) < 0.02] = np.nan
+    ids = np.arange(1, rows + 1) + 1_000_000 * drift
     return pd.DataFrame(
         {
-            "applicant_id": np.arange(1, rows + 1) + 1_000_000 * drift,
+            "applicant_id": ids,
+            "email": [f"applicant{i}@example.com" for i in ids],
             "age": age,
             "sex": pd.Categorical(sex),
             "income": income,

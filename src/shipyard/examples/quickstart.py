@@ -6,16 +6,21 @@ Steps run in order; the first that fails stops the run and is reported as not ok
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from shipyard.errors import ShipyardError
+from shipyard.errors import ConfigError, ShipyardError
+
+if TYPE_CHECKING:
+    from shipyard.entities import DatasetVersion
 
 DEFAULT_DIR = "shipyard-quickstart"
+MARKER = ".shipyard-quickstart"
 DATA_FILE = Path("data") / "credit.csv"
 
 
@@ -77,36 +82,78 @@ def run_quickstart(
     on_step: Callable[[Step], None] | None = None,
 ) -> QuickstartReport:
     """Run every stage on fresh demo data in ``directory``; never raises ShipyardError."""
-    from shipyard.workspace import connect, init_workspace
-
     root = Path(directory).expanduser().resolve()
     report = QuickstartReport(home=str(root / ".shipyard"))
     run = _Runner(report, on_step)
-    try:
-        with run.step("create workspace") as detail:
-            home, created = init_workspace(root)
-            detail.append(f"{'created' if created else 'reusing'} {home}")
+    with suppress(ShipyardError):  # the failed step is in the report
+        _stages(run, root, rows)
+    return report
+
+
+def _stages(run: _Runner, root: Path, rows: int) -> None:
+    from shipyard.workspace import connect, init_workspace
+
+    with run.step("create workspace") as detail:
+        _prepare(root)
+        home, _ = init_workspace(root)
+        detail.append(f"{home}")
+    with connect(home) as ws:
         with run.step("generate demo data") as detail:
-            path = _write_demo_data(root, rows)
+            path = _write_demo_data(root, rows, snapshot=1)
             detail.append(f"{rows:,} credit applications (seed 7) -> {path}")
-        with connect(home) as ws, run.step("verify audit trail") as detail:
+        with run.step("version data") as detail:
+            first = ws.data.add("credit", path, message="May snapshot").version
+            detail.append(_describe(first))
+        with run.step("version a later snapshot") as detail:
+            _write_demo_data(root, rows, snapshot=2)
+            second = ws.data.add("credit", path, message="June snapshot").version
+            moved = ws.data.diff(first.ref, second.ref)["table"]["columns"]
+            names = ", ".join(column["column"] for column in moved)
+            detail.append(f"{second.ref}; statistics moved in {len(moved)} columns ({names})")
+        with run.step("validate the new snapshot") as detail:
+            report = ws.data.validate(second.ref)
+            failed = sorted({f"{f.column} {f.rule}" for f in report.failures})
+            outcome = "passes" if report.ok else f"breaks {len(failed)}: {', '.join(failed)}"
+            detail.append(f"{second.ref} against rules inferred from {first.ref}: {outcome}")
+        with run.step("verify audit trail") as detail:
             verdict = ws.audit.verify()
             if not verdict.ok:
                 raise ShipyardError(
                     f"audit chain broken at entry {verdict.first_bad_seq}: {verdict.reason}"
                 )
             detail.append(f"{verdict.entries} entries, hash chain intact")
-    except ShipyardError:
-        pass
-    return report
 
 
-def _write_demo_data(root: Path, rows: int) -> Path:
+def _prepare(root: Path) -> None:
+    """Start from an empty folder: wipe an earlier quickstart, refuse anything else."""
+    if root.exists() and not root.is_dir():
+        raise ConfigError(f"cannot run the quickstart in {str(root)!r}: it is a file, not a folder")
+    if (root / MARKER).is_file():
+        shutil.rmtree(root)
+    elif root.is_dir() and any(root.iterdir()):
+        raise ConfigError(
+            f"{str(root)!r} is not empty and holds no earlier quickstart; "
+            "pass --dir with a new folder"
+        )
+    root.mkdir(parents=True, exist_ok=True)
+    (root / MARKER).write_text("made by `shipyard quickstart`; rerunning it wipes this folder\n")
+
+
+def _describe(version: DatasetVersion) -> str:
+    schema = version.schema or {}
+    pii = ", ".join(f"{p['column']} ({p['kind']})" for p in version.pii) or "none"
+    return (
+        f"{version.ref}: {schema.get('rows', 0):,} rows x {len(schema.get('columns', []))} "
+        f"columns, {version.digest[:12]}; personal data: {pii}"
+    )
+
+
+def _write_demo_data(root: Path, rows: int, *, snapshot: int) -> Path:
     from shipyard.examples.credit import make_credit_table
 
     path = root / DATA_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".csv.tmp")
-    make_credit_table(rows, seed=7).to_csv(tmp, index=False)
+    make_credit_table(rows, seed=7, snapshot=snapshot).to_csv(tmp, index=False)
     tmp.replace(path)
     return path

@@ -12,6 +12,7 @@ from shipyard.errors import ConfigError
 from shipyard.platform import Platform, open_platform
 
 if TYPE_CHECKING:
+    from shipyard.data.service import DatasetService
     from shipyard.governance.audit import AuditTrail
     from shipyard.storage.content import ContentStore
     from shipyard.workspace.settings import SettingsService
@@ -42,6 +43,11 @@ class Workspace:
     def blobs(self) -> ContentStore:
         """The content-addressed blob store."""
         return self._platform.blobs
+
+    @property
+    def data(self) -> DatasetService:
+        """Dataset versions: add, load, diff, checkout, validate."""
+        return self._platform.datasets
 
     @property
     def settings(self) -> SettingsService:

@@ -1,0 +1,1 @@
+"""Data: dataset versions, hashing, validation, profiling, personal-data scan."""

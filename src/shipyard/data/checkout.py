@@ -1,0 +1,93 @@
+"""Restore a version's files, byte for byte, into a folder that appears all at once.
+
+Files are written (and verified against their digests) into a temporary sibling of
+the destination, which is renamed into place only when every file is there. A
+non-empty destination is refused unless forced; when forced, its old contents are
+swapped out in the same rename and removed afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path, PurePosixPath
+
+from shipyard.data.ingest import WORKERS, Progress
+from shipyard.data.manifest import Manifest
+from shipyard.entities import FileEntry
+from shipyard.errors import ValidationError
+from shipyard.storage.content import ContentStore
+
+
+def checkout(
+    blobs: ContentStore,
+    manifest: Manifest,
+    dest: Path,
+    *,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> None:
+    """Write every file of ``manifest`` under ``dest``."""
+    dest = dest.expanduser().absolute()
+    _check_destination(dest, force)
+    staging = dest.parent / f".{dest.name}.shipyard-{uuid.uuid4().hex[:8]}"
+    try:
+        staging.mkdir(parents=True)
+        _write_all(blobs, manifest, staging, progress)
+        _swap_into_place(staging, dest)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _check_destination(dest: Path, force: bool) -> None:
+    if dest.exists() and not dest.is_dir():
+        raise ValidationError(f"cannot check out into {str(dest)!r}: it is a file, not a folder")
+    if dest.is_dir() and any(dest.iterdir()) and not force:
+        raise ValidationError(
+            f"{str(dest)!r} is not empty; choose an empty folder or pass --force to replace "
+            "its contents"
+        )
+
+
+def _write_all(
+    blobs: ContentStore, manifest: Manifest, root: Path, progress: Progress | None
+) -> None:
+    if progress is not None:
+        progress.start(manifest.files, manifest.size)
+    for folder in sorted({str(PurePosixPath(e.path).parent) for e in manifest.entries}):
+        (root / folder).mkdir(parents=True, exist_ok=True)
+
+    def write(entry: FileEntry) -> None:
+        target = root / _safe(entry.path)
+        blobs.get_file(entry.digest, target)
+        os.chmod(target, entry.mode)
+        if progress is not None:
+            progress.advance(1, entry.size)
+
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        for _ in pool.map(write, manifest.entries):
+            pass
+
+
+def _safe(path: str) -> str:
+    """Refuse manifest paths that would escape the destination."""
+    parts = PurePosixPath(path).parts
+    if not parts or PurePosixPath(path).is_absolute() or ".." in parts:
+        raise ValidationError(f"manifest path {path!r} is not a plain relative path")
+    return path
+
+
+def _swap_into_place(staging: Path, dest: Path) -> None:
+    if not dest.exists():
+        os.rename(staging, dest)
+        return
+    old = dest.parent / f".{dest.name}.shipyard-old-{uuid.uuid4().hex[:8]}"
+    os.rename(dest, old)
+    try:
+        os.rename(staging, dest)
+    except OSError:
+        os.rename(old, dest)
+        raise
+    shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,179 @@
+"""Hash and store local files in parallel, re-using the stat cache for unchanged ones.
+
+BLAKE3 and file I/O release the GIL, so a thread pool keeps both cores busy on many
+small files, while a large file streams through one pass of hash-and-stage. A file
+whose size or mtime moves while it is read is refused: its digest would describe
+bytes that no longer exist.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Protocol
+
+from shipyard.data.manifest import LocalFile, Manifest
+from shipyard.data.stat_cache import StatCache, now_ns
+from shipyard.entities import FileEntry
+from shipyard.errors import ValidationError
+from shipyard.storage.content import ContentStore, hash_file
+
+
+class Progress(Protocol):
+    """Receives how much work there is, then how much got done (from any thread)."""
+
+    def start(self, files: int, size: int) -> None:
+        """The work ahead: ``files`` files of ``size`` bytes in all."""
+
+    def advance(self, files: int, size: int) -> None:
+        """``files`` more files and ``size`` more bytes are done."""
+
+
+WORKERS = max(4, min(16, 2 * (os.cpu_count() or 1)))
+BATCH_FILES = 64
+BATCH_BYTES = 8 << 20
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """The manifest of what was read, and how much work it took."""
+
+    manifest: Manifest
+    hashed: int  # files read and hashed (stat-cache misses)
+    new_bytes: int  # bytes the blob store did not hold before
+
+
+def ingest(
+    files: list[LocalFile],
+    *,
+    blobs: ContentStore | None,
+    cache: StatCache,
+    stored: set[str] | frozenset[str] = frozenset(),
+    progress: Progress | None = None,
+) -> IngestResult:
+    """Digest every file; with ``blobs``, also store any whose digest is not in ``stored``.
+
+    Without ``blobs`` this only hashes (what ``data status`` needs).
+    """
+    started = now_ns()
+    if progress is not None:
+        progress.start(len(files), sum(f.size for f in files))
+    cached = cache.lookup(files)
+    entries: list[FileEntry] = []
+    todo: list[LocalFile] = []
+    for local in files:
+        digest = cached.get(local.path)
+        if digest is not None and (blobs is None or digest in stored):
+            entries.append(FileEntry(local.rel, local.size, local.mode, digest))
+            _tick(progress, local.size)
+        else:
+            todo.append(local)
+    work = _store if blobs is not None else _hash
+    results = _run_parallel(todo, lambda f: work(f, blobs), progress)
+    cache.remember(((f, d) for f, (d, _) in zip(todo, results, strict=True)), started)
+    entries += [
+        FileEntry(f.rel, f.size, f.mode, d) for f, (d, _) in zip(todo, results, strict=True)
+    ]
+    new_bytes = sum(size for _, size in results)
+    return IngestResult(Manifest.of(entries), hashed=len(todo), new_bytes=new_bytes)
+
+
+def _run_parallel(
+    todo: list[LocalFile],
+    work: Callable[[LocalFile], tuple[str, int]],
+    progress: Progress | None,
+) -> list[tuple[str, int]]:
+    """Run ``work`` over ``todo`` on a thread pool, in batches, keeping the order."""
+    batches = list(_batches(todo))
+
+    def run(batch: list[LocalFile]) -> list[tuple[str, int]]:
+        results = [work(local) for local in batch]
+        if progress is not None:
+            progress.advance(len(batch), sum(local.size for local in batch))
+        return results
+
+    if len(batches) <= 1:
+        return [result for batch in batches for result in run(batch)]
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        futures = [pool.submit(run, batch) for batch in batches]
+        try:
+            return [result for future in futures for result in future.result()]
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+
+
+def _batches(files: list[LocalFile]) -> Iterator[list[LocalFile]]:
+    """Group small files (a task per file costs more than hashing a small one)."""
+    batch: list[LocalFile] = []
+    size = 0
+    for local in files:
+        batch.append(local)
+        size += local.size
+        if len(batch) >= BATCH_FILES or size >= BATCH_BYTES:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def _tick(progress: Progress | None, size: int) -> None:
+    if progress is not None:
+        progress.advance(1, size)
+
+
+def _hash(local: LocalFile, _blobs: ContentStore | None) -> tuple[str, int]:
+    with _reading(local):
+        digest = hash_file(local.path)
+    _check_unchanged(local)
+    return digest, 0
+
+
+def _store(local: LocalFile, blobs: ContentStore | None) -> tuple[str, int]:
+    assert blobs is not None
+    with _reading(local):
+        info = blobs.put_file(local.path)
+    if info.size != local.size:
+        raise _changed(local)
+    _check_unchanged(local)
+    return info.digest, info.size if info.created else 0
+
+
+@contextmanager
+def _reading(local: LocalFile) -> Iterator[None]:
+    """Turn OS errors while reading ``local`` into one clear line."""
+    try:
+        yield
+    except PermissionError as exc:
+        raise ValidationError(f"cannot read {local.path!r}: permission denied") from exc
+    except FileNotFoundError as exc:
+        raise ValidationError(
+            f"{local.path!r} disappeared while it was being read; nothing was recorded"
+        ) from exc
+    except OSError as exc:
+        raise ValidationError(f"cannot read {local.path!r}: {exc.strerror or exc}") from exc
+
+
+def _check_unchanged(local: LocalFile) -> None:
+    try:
+        after = os.stat(local.path)
+    except FileNotFoundError as exc:
+        raise _changed(local) from exc
+    if (after.st_size, after.st_mtime_ns) != (local.size, local.mtime_ns):
+        raise _changed(local)
+
+
+def _changed(local: LocalFile) -> ValidationError:
+    return ValidationError(
+        f"{local.path!r} changed while it was being hashed; nothing was recorded. "
+        "Wait until it is complete, then add it again"
+    )
+
+
+def digests_of(manifests: Iterable[Manifest]) -> set[str]:
+    """Every blob digest the manifests refer to."""
+    return {entry.digest for manifest in manifests for entry in manifest.entries}

@@ -1,0 +1,163 @@
+"""Manifests: the sorted file list of a dataset version, and the digest that names it.
+
+A manifest is stored as a blob in canonical JSON (``{"format": 1, "files": [[path,
+size, mode, digest], ...]}``, sorted by path), so its BLAKE3 digest identifies the
+version: same digest, same bytes at the same paths.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import blake3
+
+from shipyard.entities import FileEntry
+from shipyard.errors import IntegrityError, NotFound, ValidationError
+
+FORMAT = 1
+SKIPPED_DIRS = frozenset({".shipyard", ".git", ".dvc", "__pycache__"})
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """The files of one version, sorted by relative POSIX path."""
+
+    entries: tuple[FileEntry, ...]
+
+    @property
+    def files(self) -> int:
+        """How many files."""
+        return len(self.entries)
+
+    @property
+    def size(self) -> int:
+        """Their total size in bytes."""
+        return sum(entry.size for entry in self.entries)
+
+    def to_bytes(self) -> bytes:
+        """The canonical encoding whose digest names the version."""
+        rows = [[e.path, e.size, e.mode, e.digest] for e in self.entries]
+        return json.dumps({"format": FORMAT, "files": rows}, separators=(",", ":")).encode()
+
+    def digest(self) -> str:
+        """The BLAKE3 digest of the canonical encoding."""
+        return blake3.blake3(self.to_bytes()).hexdigest()
+
+    def by_path(self) -> dict[str, FileEntry]:
+        """Entries keyed by their path."""
+        return {entry.path: entry for entry in self.entries}
+
+    @classmethod
+    def of(cls, entries: list[FileEntry]) -> Manifest:
+        """A manifest of ``entries`` in canonical order."""
+        return cls(tuple(sorted(entries, key=lambda e: e.path)))
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Manifest:
+        """Decode a stored manifest."""
+        try:
+            document = json.loads(data)
+            if document.get("format") != FORMAT:
+                raise ValueError(f"unknown manifest format {document.get('format')!r}")
+            rows = document["files"]
+            entries = tuple(FileEntry(str(p), int(s), int(m), str(d)) for p, s, m, d in rows)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise IntegrityError(f"stored manifest cannot be read: {exc}") from exc
+        return cls(entries)
+
+
+@dataclass(frozen=True)
+class ManifestDiff:
+    """What changed between two manifests, by path."""
+
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        """True when nothing changed."""
+        return not (self.added or self.removed or self.changed)
+
+    def to_dict(self) -> dict[str, list[str]]:
+        """``{"added", "removed", "changed"}``, each a sorted path list."""
+        return {"added": self.added, "removed": self.removed, "changed": self.changed}
+
+
+def diff_manifests(old: Manifest, new: Manifest) -> ManifestDiff:
+    """Paths added, removed and changed (other bytes or mode) from ``old`` to ``new``."""
+    before, after = old.by_path(), new.by_path()
+    changed = [
+        path
+        for path, entry in after.items()
+        if path in before and (before[path].digest, before[path].mode) != (entry.digest, entry.mode)
+    ]
+    return ManifestDiff(
+        added=sorted(after.keys() - before.keys()),
+        removed=sorted(before.keys() - after.keys()),
+        changed=sorted(changed),
+    )
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    """A file found on disk: its path in the version, where it is, and its stat."""
+
+    rel: str
+    path: str
+    size: int
+    mode: int
+    mtime_ns: int
+    inode: int
+
+
+def scan(source: Path) -> tuple[Path, list[LocalFile]]:
+    """The files under ``source`` (a file or a folder), with the root they are relative to.
+
+    Hidden tool folders (``.shipyard``, ``.git``, ...) are skipped; symbolic links to
+    files are followed, links to folders are not (no cycles).
+    """
+    try:
+        info = source.stat()
+    except FileNotFoundError as exc:
+        raise NotFound(f"no such file or folder: {str(source)!r}") from exc
+    except PermissionError as exc:
+        raise ValidationError(f"cannot read {str(source)!r}: permission denied") from exc
+    if stat.S_ISREG(info.st_mode):
+        return source.parent, [_local(source.name, str(source), info)]
+    if not stat.S_ISDIR(info.st_mode):
+        raise ValidationError(f"{str(source)!r} is neither a regular file nor a folder")
+    files = sorted(_walk(str(source), ""), key=lambda f: f.rel)
+    if not files:
+        raise ValidationError(f"folder {str(source)!r} holds no files; nothing to version")
+    return source, files
+
+
+def _walk(folder: str, prefix: str) -> Iterator[LocalFile]:
+    try:
+        entries = list(os.scandir(folder))
+    except PermissionError as exc:
+        raise ValidationError(f"cannot list {folder!r}: permission denied") from exc
+    for entry in entries:
+        rel = f"{prefix}{entry.name}"
+        if entry.is_dir(follow_symlinks=False):
+            if entry.name not in SKIPPED_DIRS:
+                yield from _walk(entry.path, rel + "/")
+        elif entry.is_file(follow_symlinks=True):
+            yield _local(rel, entry.path, entry.stat(follow_symlinks=True))
+
+
+def _local(rel: str, path: str, info: os.stat_result) -> LocalFile:
+    return LocalFile(
+        rel=rel,
+        path=path,
+        size=info.st_size,
+        mode=stat.S_IMODE(info.st_mode),
+        mtime_ns=info.st_mtime_ns,
+        inode=info.st_ino,
+    )

@@ -1,0 +1,260 @@
+"""Dataset versions: add, look up, compare against local files and against each other.
+
+A version is written in three steps, the first two free of side effects that matter:
+hash and store every file's bytes (content-addressed, so re-adding costs nothing),
+store the manifest, then insert the version row and its audit event in one
+transaction. A process killed before that transaction commits leaves no version; the
+next add finds the blobs already stored.
+"""
+
+from __future__ import annotations
+
+import builtins
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from shipyard.data import facts as tables
+from shipyard.data.ingest import Progress, digests_of, ingest
+from shipyard.data.manifest import LocalFile, Manifest, ManifestDiff, diff_manifests, scan
+from shipyard.data.refs import check_name, parse_ref
+from shipyard.data.stat_cache import StatCache
+from shipyard.entities import DatasetVersion
+from shipyard.errors import NotFound, ValidationError
+from shipyard.governance.audit import AuditTrail, utc_now
+from shipyard.storage.sql.datasets import SqlDatasetStore
+from shipyard.storage.sql.engine import Database
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from shipyard.storage.content import ContentStore
+
+
+@dataclass(frozen=True)
+class AddResult:
+    """The version an add produced (or found unchanged) and the work it took."""
+
+    version: DatasetVersion
+    created: bool
+    hashed: int
+    new_bytes: int
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    """How a local file or folder differs from the latest version of a dataset."""
+
+    name: str
+    ref: str | None
+    diff: ManifestDiff
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON shape of ``data status``."""
+        return {"name": self.name, "ref": self.ref, "clean": self.diff.clean, **self.diff.to_dict()}
+
+
+class DatasetService:
+    """Versions files and tables; every new version is audited."""
+
+    def __init__(
+        self,
+        db: Database,
+        blobs: Callable[[], ContentStore],
+        audit: AuditTrail,
+        actor: str,
+        cache_dir: Path,
+    ) -> None:
+        self._db = db
+        self._blobs = blobs
+        self._audit = audit
+        self._actor = actor
+        self._cache_dir = cache_dir
+        self._store = SqlDatasetStore()
+
+    @property
+    def blobs(self) -> ContentStore:
+        """The blob store holding the files and manifests."""
+        return self._blobs()
+
+    def add(
+        self,
+        name: str,
+        source: str | Path | pd.DataFrame,
+        *,
+        message: str = "",
+        rules: Any = None,
+        progress: Progress | None = None,
+    ) -> AddResult:
+        """Version ``source`` (a file, a folder or a DataFrame) as the next version of ``name``."""
+        check_name(name)
+        if isinstance(source, str | Path):
+            return self._add_path(name, Path(source), message, rules, progress)
+        with tempfile.TemporaryDirectory(prefix="shipyard-frame-") as folder:
+            path = tables.write_frame(source, Path(folder) / f"{name}.parquet")
+            return self._add_path(name, path, message, rules, progress)
+
+    def _add_path(
+        self, name: str, path: Path, message: str, rules: Any, progress: Progress | None
+    ) -> AddResult:
+        root, files = scan(path.expanduser())
+        latest = self._latest(name)
+        stored = digests_of([self.manifest(latest)]) if latest else set()
+        cache = StatCache(self._cache_dir / "stat.sqlite")
+        try:
+            result = ingest(files, blobs=self.blobs, cache=cache, stored=stored, progress=progress)
+        finally:
+            cache.close()
+        manifest = result.manifest
+        digest = self.blobs.put_bytes(manifest.to_bytes()).digest
+        if latest and latest.digest == digest:
+            return AddResult(latest, False, result.hashed, result.new_bytes)
+        facts = tables.analyze(files, rules) if _single_table(files) else tables.NO_FACTS
+        version, created = self._record(name, digest, manifest, message, facts)
+        return AddResult(version, created, result.hashed, result.new_bytes)
+
+    def _record(
+        self, name: str, digest: str, manifest: Manifest, message: str, facts: tables.TableFacts
+    ) -> tuple[DatasetVersion, bool]:
+        now = utc_now()
+        with self._db.write() as conn:
+            self._store.lock_dataset(conn, name, created_at=now, actor=self._actor)
+            latest = self._store.get(conn, name, None)
+            if latest and latest.digest == digest:
+                return latest, False  # an identical add committed first
+            version = DatasetVersion(
+                name=name,
+                version=(latest.version + 1) if latest else 1,
+                digest=digest,
+                message=message,
+                author=self._actor,
+                created_at=now,
+                parent=latest.version if latest else None,
+                files=manifest.files,
+                bytes=manifest.size,
+                kind="table" if facts.schema is not None else "files",
+                table_path=facts.path,
+                schema=facts.schema,
+                profile=facts.profile,
+                pii=facts.pii,
+            )
+            self._store.insert(conn, version)
+            self._audit.record(
+                conn,
+                actor=self._actor,
+                action="dataset.add",
+                entity_kind="dataset_version",
+                entity_id=version.ref,
+                payload={"digest": digest, "files": version.files, "bytes": version.bytes},
+            )
+        return version, True
+
+    def get(self, ref: str) -> DatasetVersion:
+        """The version ``ref`` names (``NAME``, ``NAME@latest``, ``NAME@vN``)."""
+        parsed = parse_ref(ref)
+        with self._db.read() as conn:
+            version = self._store.get(conn, parsed.name, parsed.version)
+            if version is None:
+                known = self._store.count_versions(conn, parsed.name)
+        if version is None:
+            if known:
+                raise NotFound(
+                    f"dataset {parsed.name!r} has no version {ref!r} (it has v1..v{known})"
+                )
+            raise NotFound(f"no dataset named {parsed.name!r}; `shipyard data ls` lists them")
+        return version
+
+    def list(self) -> list[DatasetVersion]:
+        """The latest version of every dataset."""
+        with self._db.read() as conn:
+            return self._store.latest_of_each(conn)
+
+    def log(self, name: str) -> builtins.list[DatasetVersion]:
+        """Every version of ``name``, newest first."""
+        check_name(name)
+        with self._db.read() as conn:
+            versions = self._store.history(conn, name)
+        if not versions:
+            raise NotFound(f"no dataset named {name!r}; `shipyard data ls` lists them")
+        return versions
+
+    def manifest(self, version: DatasetVersion) -> Manifest:
+        """The verified file list of ``version``."""
+        return Manifest.from_bytes(self.blobs.get_bytes(version.digest))
+
+    def status(
+        self, name: str, path: str | Path, *, progress: Progress | None = None
+    ) -> StatusReport:
+        """What differs between ``path`` and the latest version of ``name``."""
+        check_name(name)
+        latest = self._latest(name)
+        _, files = scan(Path(path).expanduser())
+        cache = StatCache(self._cache_dir / "stat.sqlite")
+        try:
+            local = ingest(files, blobs=None, cache=cache, progress=progress).manifest
+        finally:
+            cache.close()
+        recorded = self.manifest(latest) if latest else Manifest(())
+        return StatusReport(name, latest.ref if latest else None, diff_manifests(recorded, local))
+
+    def diff(self, old_ref: str, new_ref: str) -> dict[str, Any]:
+        """Files added, removed and changed; for tables also rows, schema and statistics."""
+        old, new = self.get(old_ref), self.get(new_ref)
+        files = diff_manifests(self.manifest(old), self.manifest(new))
+        document: dict[str, Any] = {"old": old.ref, "new": new.ref, "files": files.to_dict()}
+        if old.kind == new.kind == "table":
+            document["table"] = tables.compare(old, new)
+        return document
+
+    def checkout(
+        self, ref: str, dest: str | Path, *, force: bool = False, progress: Progress | None = None
+    ) -> DatasetVersion:
+        """Restore ``ref`` byte for byte into the folder ``dest``."""
+        from shipyard.data.checkout import checkout
+
+        version = self.get(ref)
+        checkout(self.blobs, self.manifest(version), Path(dest), force=force, progress=progress)
+        return version
+
+    def load(self, ref: str) -> pd.DataFrame:
+        """A tabular version as a pandas DataFrame (bytes verified first)."""
+        return self.load_table(ref).to_pandas()
+
+    def load_table(self, ref: str) -> Any:
+        """A tabular version as a pyarrow Table (bytes verified first)."""
+        version = self.get(ref)
+        table_path = require_table(version)
+        digest = self.manifest(version).by_path()[table_path].digest
+        return tables.load_table(self.blobs, version, digest)
+
+    def validate(self, ref: str, rules: Any = None) -> Any:
+        """Check ``ref`` against ``rules`` (a YAML path or RuleSet), or against rules
+        inferred from the version before it (from itself, for a first version)."""
+        version = self.get(ref)
+        require_table(version)
+        if rules is None:
+            from shipyard.data.rules import rules_from_schema
+
+            basis = self.get(f"{version.name}@v{version.parent}") if version.parent else version
+            rules = rules_from_schema(basis.schema or {}, basis.profile or {})
+        return tables.check(self.load_table(ref), rules)
+
+    def _latest(self, name: str) -> DatasetVersion | None:
+        with self._db.read() as conn:
+            return self._store.get(conn, name, None)
+
+
+def _single_table(files: list[LocalFile]) -> bool:
+    return len(files) == 1 and tables.is_table_file(files[0].path)
+
+
+def require_table(version: DatasetVersion) -> str:
+    """The table file's path in ``version``; ValidationError for non-tabular versions."""
+    if version.kind != "table" or version.table_path is None:
+        raise ValidationError(
+            f"{version.ref} is not tabular (it holds {version.files} files); "
+            "only a single CSV or Parquet file, or a DataFrame, is loaded as a table"
+        )
+    return version.table_path

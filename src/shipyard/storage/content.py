@@ -1,0 +1,350 @@
+"""Content-addressed blobs: hashing, layout, dedup and verification, once, above any backend.
+
+A blob's name is the BLAKE3 digest of its bytes (64 lowercase hex characters), stored
+under the backend key ``ab/cdef...`` (the first two characters fan out into folders).
+Writes hash and stage in one streaming pass and commit only under the digest they
+produced; reads hash what they return and fail with :class:`IntegrityError` when the
+stored bytes no longer match their name.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import blake3
+
+from shipyard.errors import IntegrityError, NotFound, StorageError, ValidationError
+from shipyard.storage.blobs import BlobBackend
+
+__all__ = [
+    "DEFAULT_BLOCK_SIZE",
+    "BlobInfo",
+    "ContentStore",
+    "check_digest",
+    "digest_key",
+    "hash_file",
+]
+
+DEFAULT_BLOCK_SIZE = 4 * 2**20
+_THREADED_HASH_MIN = 2**20  # below this, blake3's threads cost more than they save
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True, slots=True)
+class BlobInfo:
+    """What a put stored: the digest, the size in bytes, and whether bytes were new."""
+
+    digest: str
+    size: int
+    created: bool
+
+
+def check_digest(digest: str) -> str:
+    """Return ``digest`` if it is a BLAKE3 hex digest, else raise :class:`ValidationError`."""
+    if isinstance(digest, str) and _DIGEST.fullmatch(digest):
+        return digest
+    raise ValidationError(
+        f"blob digest must be 64 lowercase hex characters (a BLAKE3 digest), got {digest!r} "
+        f"instead; copy the digest exactly as shipyard printed it",
+        details=[{"digest": repr(digest)}],
+    )
+
+
+def digest_key(digest: str) -> str:
+    """The backend key of ``digest``: ``ab/cdef...``."""
+    check_digest(digest)
+    return f"{digest[:2]}/{digest[2:]}"
+
+
+def hash_file(path: str | os.PathLike[str], *, block_size: int = DEFAULT_BLOCK_SIZE) -> str:
+    """The BLAKE3 hex digest of a file's bytes, read in blocks of ``block_size``."""
+    buffer = memoryview(bytearray(_check_block_size(block_size)))
+    hasher = _new_hasher(block_size)
+    with open(path, "rb") as reader:
+        while n := _fill(reader, buffer):
+            hasher.update(buffer[:n])
+    return hasher.hexdigest()
+
+
+class ContentStore:
+    """Blobs named by the BLAKE3 digest of their bytes, over any :class:`BlobBackend`."""
+
+    def __init__(self, backend: BlobBackend, *, block_size: int = DEFAULT_BLOCK_SIZE) -> None:
+        self.backend = backend
+        self.block_size = _check_block_size(block_size)
+
+    def __repr__(self) -> str:
+        return f"ContentStore({self.backend.url!r})"
+
+    def put_stream(self, reader: BinaryIO) -> BlobInfo:
+        """Store everything ``reader`` yields, in one pass of ``block_size`` blocks.
+
+        The content is hashed while it is staged, never held whole in memory. If a blob
+        with the same digest exists, the staged bytes are dropped (``created=False``).
+        """
+        buffer = memoryview(bytearray(self.block_size))
+        hasher = _new_hasher(self.block_size)
+        size = 0
+        with self.backend.stage() as staged:
+            while n := _fill(reader, buffer):
+                hasher.update(buffer[:n])
+                if staged.write(buffer[:n]) != n:
+                    raise _short_write(self.backend.url)
+                size += n
+            digest = hasher.hexdigest()
+            key = digest_key(digest)
+            if self.backend.exists(key):
+                return BlobInfo(digest, size, created=False)  # leaving the block aborts
+            staged.commit(key)
+        return BlobInfo(digest, size, created=True)
+
+    def put_file(self, path: str | os.PathLike[str]) -> BlobInfo:
+        """Store the bytes of the file at ``path``.
+
+        Files up to one block are read whole and hashed before anything is written, so
+        storing content that is already there costs one read and no write.
+        """
+        try:
+            reader = open(path, "rb")  # noqa: SIM115 - closed below
+        except FileNotFoundError as exc:
+            raise NotFound(
+                f"cannot store {os.fspath(path)!r}: no such file; check the path",
+                details=[{"path": os.fspath(path)}],
+            ) from exc
+        with reader:
+            if os.fstat(reader.fileno()).st_size < self.block_size:
+                data = reader.read(self.block_size)
+                if len(data) < self.block_size:  # else it grew: stream the rest
+                    return self.put_bytes(data)
+                return self.put_stream(io.BufferedReader(_Prefixed(data, reader)))
+            return self.put_stream(reader)
+
+    def put_bytes(self, data: bytes) -> BlobInfo:
+        """Store ``data`` (hashed first: nothing is written when the blob exists)."""
+        digest = blake3.blake3(data, max_threads=_threads_for(len(data))).hexdigest()
+        key = digest_key(digest)
+        if self.backend.exists(key):
+            return BlobInfo(digest, len(data), created=False)
+        with self.backend.stage() as staged:
+            if staged.write(data) != len(data):
+                raise _short_write(self.backend.url)
+            staged.commit(key)
+        return BlobInfo(digest, len(data), created=True)
+
+    def open(self, digest: str) -> BinaryIO:
+        """A reader over the blob that verifies its digest as it reads.
+
+        The check happens at end of file: a streaming consumer receives the bytes first
+        and gets :class:`IntegrityError` from the read that reaches the end, so it must
+        read to the end (or use :meth:`get_bytes` / :meth:`get_file`) before trusting
+        what it read. The reader cannot seek.
+        """
+        key = digest_key(digest)
+        inner = self.backend.open(key)
+        where = self.backend.local_path(key) or f"{self.backend.url}/{key}"
+        raw = _VerifyingReader(inner, digest, where, self.block_size)
+        return io.BufferedReader(raw, buffer_size=self.block_size)
+
+    def get_bytes(self, digest: str) -> bytes:
+        """The verified bytes of the blob."""
+        with self.open(digest) as reader:
+            return reader.read()
+
+    def get_file(self, digest: str, dest: str | os.PathLike[str]) -> None:
+        """Write the blob to ``dest``, which appears only once the bytes are verified.
+
+        The bytes go to a temp file next to ``dest`` that is renamed over it after
+        verification; on any failure ``dest`` is left as it was.
+        """
+        target = Path(dest)
+        with self.open(digest) as reader:
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                fd, temp = tempfile.mkstemp(
+                    prefix=f".{target.name}.", suffix=".part", dir=target.parent
+                )
+            except OSError as exc:
+                raise _dest_error(target, exc) from exc
+            replaced = False
+            try:
+                with open(fd, "wb") as out:
+                    _copy(reader, out, self.block_size)
+                os.replace(temp, target)
+                replaced = True
+            except OSError as exc:
+                raise _dest_error(target, exc) from exc
+            finally:
+                if not replaced:
+                    Path(temp).unlink(missing_ok=True)
+
+    def verify(self, digest: str) -> None:
+        """Read the whole blob; raise :class:`IntegrityError` if it does not match."""
+        buffer = memoryview(bytearray(self.block_size))
+        with self.open(digest) as reader:
+            while _fill(reader, buffer):
+                pass
+
+    def exists(self, digest: str) -> bool:
+        """Whether the blob is stored."""
+        return self.backend.exists(digest_key(digest))
+
+    def size(self, digest: str) -> int:
+        """The blob's size in bytes; :class:`NotFound` if absent."""
+        return self.backend.size(digest_key(digest))
+
+    def digests(self) -> Iterator[str]:
+        """Every stored digest (keys that do not follow the layout are skipped)."""
+        for key in self.backend.list():
+            if len(key) == 65 and key[2] == "/" and _DIGEST.fullmatch(key[:2] + key[3:]):
+                yield key[:2] + key[3:]
+
+    def delete(self, digest: str) -> None:
+        """Remove the blob; a missing blob is not an error."""
+        self.backend.delete(digest_key(digest))
+
+
+class _VerifyingReader(io.RawIOBase):
+    """Hashes everything read through it and checks the digest at end of file."""
+
+    def __init__(self, inner: BinaryIO, digest: str, where: str, block_size: int) -> None:
+        self._inner = inner
+        self._digest = digest
+        self._where = where
+        self._block_size = block_size
+        self._hasher = _new_hasher(block_size)
+        self._verified = False
+        self._actual: str | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._actual is not None:
+            raise self._mismatch(self._actual)
+        if self._verified:
+            return 0
+        view = memoryview(buffer).cast("B")
+        n = _read_once(self._inner, view)
+        if n:
+            self._hasher.update(view[:n])
+            return n
+        actual = self._hasher.hexdigest()
+        if actual != self._digest:
+            self._actual = actual
+            raise self._mismatch(actual)
+        self._verified = True
+        return 0
+
+    def readall(self) -> bytes:
+        chunks = bytearray()
+        while data := self.read(self._block_size):
+            chunks += data
+        return bytes(chunks)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._inner.close()
+        super().close()
+
+    def _mismatch(self, actual: str) -> IntegrityError:
+        return IntegrityError(
+            f"blob {self._digest} is corrupt: the bytes stored at {self._where} hash to "
+            f"{actual}; do not use them, delete the blob and put the original content again",
+            details=[{"digest": self._digest, "actual": actual, "location": self._where}],
+        )
+
+
+def _threads_for(size: int) -> int:
+    return blake3.blake3.AUTO if size >= _THREADED_HASH_MIN else 1
+
+
+def _new_hasher(block_size: int) -> blake3.blake3:
+    return blake3.blake3(max_threads=_threads_for(block_size))
+
+
+def _short_write(url: str) -> StorageError:
+    return StorageError(
+        f"blob backend {url} took fewer bytes than written; "
+        f"its StagedBlob.write must take all bytes and return their count"
+    )
+
+
+class _Prefixed(io.RawIOBase):
+    """Bytes already read, then the rest of a reader."""
+
+    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+        self._head = memoryview(head)
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._head:
+            n = min(len(buffer), len(self._head))
+            buffer[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        return _read_once(self._rest, memoryview(buffer))
+
+
+def _check_block_size(block_size: int) -> int:
+    if isinstance(block_size, int) and not isinstance(block_size, bool) and block_size > 0:
+        return block_size
+    raise ValidationError(
+        f"block_size must be a positive number of bytes (default {DEFAULT_BLOCK_SIZE}), "
+        f"got {block_size!r} instead"
+    )
+
+
+def _read_once(reader: BinaryIO, view: memoryview) -> int:
+    """One read into ``view``; 0 only at end of file."""
+    readinto = getattr(reader, "readinto", None)
+    if readinto is not None:
+        n = readinto(view)
+        if n is None:
+            raise ValidationError(
+                f"reader {reader!r} returned None (a non-blocking stream with no data "
+                f"ready); pass a blocking binary reader"
+            )
+        return int(n)
+    data = reader.read(len(view))
+    if not isinstance(data, bytes | bytearray):
+        raise ValidationError(
+            f"reader must yield bytes, got {type(data).__name__} from {reader!r} instead; "
+            f"open files in binary mode ('rb')"
+        )
+    view[: len(data)] = data
+    return len(data)
+
+
+def _fill(reader: BinaryIO, buffer: memoryview) -> int:
+    """Fill ``buffer`` from ``reader`` (several reads if short); the count, 0 at EOF."""
+    filled = 0
+    while filled < len(buffer):
+        n = _read_once(reader, buffer[filled:])
+        if not n:
+            break
+        filled += n
+    return filled
+
+
+def _copy(reader: BinaryIO, out: BinaryIO, block_size: int) -> None:
+    buffer = memoryview(bytearray(block_size))
+    while n := _fill(reader, buffer):
+        out.write(buffer[:n])
+
+
+def _dest_error(target: Path, exc: OSError) -> StorageError:
+    return StorageError(
+        f"could not write the blob to {target}: {exc.strerror or exc}; check that the "
+        f"folder is writable and the disk is not full",
+        details=[{"path": str(target)}],
+    )
