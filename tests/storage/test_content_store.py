@@ -308,3 +308,37 @@ def test_list_skips_the_temp_folder_and_hidden_files(local: LocalBlobBackend) ->
         done.commit("visible")
     assert list(local.list()) == ["visible"]
     staged.abort()
+
+
+@pytest.mark.parametrize("size", [(4 << 20) + 1, (9 << 20) + 4097], ids=["block+1", "odd"])
+def test_large_files_take_the_kernel_copy_path(
+    local: LocalBlobBackend, tmp_path: Path, size: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shipyard.storage.content as content
+
+    data = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+    path = tmp_path / "large.bin"
+    path.write_bytes(data)
+    calls: list[int] = []
+    original = content.copy_and_hash
+
+    def spy(src: int, dst: int, length: int) -> str:
+        calls.append(length)
+        return original(src, dst, length)
+
+    monkeypatch.setattr(content, "copy_and_hash", spy)  # observes, still does the work
+    info = ContentStore(local).put_file(path)
+    assert calls == [size]
+    assert info == BlobInfo(blake3.blake3(data).hexdigest(), size, created=True)
+    assert ContentStore(local).get_bytes(info.digest) == data
+    assert ContentStore(local).put_file(path).created is False
+
+
+def test_large_files_without_a_local_stage_stream(tmp_path: Path) -> None:
+    data = b"y" * ((4 << 20) + 3)
+    path = tmp_path / "large.bin"
+    path.write_bytes(data)
+    store = ContentStore(MemoryBlobBackend())
+    info = store.put_file(path)
+    assert info.digest == blake3.blake3(data).hexdigest()
+    assert store.get_bytes(info.digest) == data

@@ -22,6 +22,7 @@ import blake3
 
 from shipyard.errors import IntegrityError, NotFound, StorageError, ValidationError
 from shipyard.storage.blobs import BlobBackend
+from shipyard.storage.filecopy import copy_and_hash
 
 __all__ = [
     "DEFAULT_BLOCK_SIZE",
@@ -119,12 +120,33 @@ class ContentStore:
                 details=[{"path": os.fspath(path)}],
             ) from exc
         with reader:
-            if os.fstat(reader.fileno()).st_size < self.block_size:
+            size = os.fstat(reader.fileno()).st_size
+            if size < self.block_size:
                 data = reader.read(self.block_size)
                 if len(data) < self.block_size:  # else it grew: stream the rest
                     return self.put_bytes(data)
                 return self.put_stream(io.BufferedReader(_Prefixed(data, reader)))
-            return self.put_stream(reader)
+            return self._put_large_file(reader, size)
+
+    def _put_large_file(self, reader: BinaryIO, size: int) -> BlobInfo:
+        """Kernel copy and hashing in parallel when the staged blob is a local file."""
+        with self.backend.stage() as staged:
+            fileno = getattr(staged, "fileno", None)
+            if fileno is None:
+                return self.put_stream(reader)
+            try:
+                digest = copy_and_hash(reader.fileno(), fileno(), size)
+            except OSError:
+                return self.put_stream(reader)  # no kernel copy here: read and write
+            if os.fstat(reader.fileno()).st_size != size:
+                raise ValidationError(
+                    f"{reader.name!r} changed while it was being stored; nothing was recorded"
+                )
+            key = digest_key(digest)
+            if self.backend.exists(key):
+                return BlobInfo(digest, size, created=False)
+            staged.commit(key)
+        return BlobInfo(digest, size, created=True)
 
     def put_bytes(self, data: bytes) -> BlobInfo:
         """Store ``data`` (hashed first: nothing is written when the blob exists)."""

@@ -216,6 +216,13 @@ class _LocalStagedBlob(StagedBlob):
         self._done = False
         self._moved = False
 
+    def fileno(self) -> int:
+        """The descriptor of the local file being staged, for kernel-side copies."""
+        if self._done:
+            raise finished_stage_error()
+        self._file.flush()
+        return self._file.fileno()
+
     def write(self, data: bytes | memoryview) -> int:
         """Append ``data`` to the temp file."""
         if self._done:

@@ -263,6 +263,13 @@ class _S3StagedBlob(StagedBlob):
         self._path = path
         self._done = False
 
+    def fileno(self) -> int:
+        """The descriptor of the local file being staged, for kernel-side copies."""
+        if self._done:
+            raise finished_stage_error()
+        self._file.flush()
+        return self._file.fileno()
+
     def write(self, data: bytes | memoryview) -> int:
         """Append ``data`` to the spool file."""
         if self._done:
