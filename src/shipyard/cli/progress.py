@@ -1,4 +1,8 @@
-"""A progress bar on stderr that appears only for work that takes more than a second."""
+"""A progress bar on stderr that appears only for work that takes more than a second.
+
+Nothing is drawn when stderr is not a terminal (a log file, a pipe, CI): a bar there is
+noise, and drawing it would cost time the work needs.
+"""
 
 from __future__ import annotations
 
@@ -34,7 +38,11 @@ class DelayedProgress:
         with self._lock:
             self._files += files
             self._bytes += size
-            if self._bar is None and time.monotonic() - self._started >= SHOW_AFTER_S:
+            if (
+                self._bar is None
+                and stderr.is_terminal
+                and time.monotonic() - self._started >= SHOW_AFTER_S
+            ):
                 self._show()
             if self._bar is not None:
                 self._bar.update(self._task, completed=self._bytes, files=self._files)

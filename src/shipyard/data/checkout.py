@@ -14,7 +14,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 
-from shipyard.data.ingest import WORKERS, Progress
+from shipyard.data.ingest import BATCH_FILES, WORKERS, Progress
 from shipyard.data.manifest import Manifest
 from shipyard.entities import FileEntry
 from shipyard.errors import ValidationError
@@ -59,15 +59,19 @@ def _write_all(
     for folder in sorted({str(PurePosixPath(e.path).parent) for e in manifest.entries}):
         (root / folder).mkdir(parents=True, exist_ok=True)
 
-    def write(entry: FileEntry) -> None:
-        target = root / _safe(entry.path)
-        blobs.get_file(entry.digest, target)
-        os.chmod(target, entry.mode)
-        if progress is not None:
-            progress.advance(1, entry.size)
+    base = str(root)
 
+    def write(batch: list[FileEntry]) -> None:
+        for entry in batch:
+            blobs.write_new_file(entry.digest, os.path.join(base, _safe(entry.path)), entry.mode)
+        if progress is not None:
+            progress.advance(len(batch), sum(entry.size for entry in batch))
+
+    batches = [
+        list(manifest.entries[i : i + BATCH_FILES]) for i in range(0, manifest.files, BATCH_FILES)
+    ]
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        for _ in pool.map(write, manifest.entries):
+        for _ in pool.map(write, batches):
             pass
 
 

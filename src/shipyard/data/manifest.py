@@ -13,6 +13,7 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import blake3
 
@@ -104,8 +105,7 @@ def diff_manifests(old: Manifest, new: Manifest) -> ManifestDiff:
     )
 
 
-@dataclass(frozen=True)
-class LocalFile:
+class LocalFile(NamedTuple):
     """A file found on disk: its path in the version, where it is, and its stat."""
 
     rel: str

@@ -102,7 +102,7 @@ class DatasetService:
         root, files = scan(path.expanduser())
         latest = self._latest(name)
         stored = digests_of([self.manifest(latest)]) if latest else set()
-        cache = StatCache(self._cache_dir / "stat.sqlite")
+        cache = StatCache(self._cache_dir / "stat", root)
         try:
             result = ingest(files, blobs=self.blobs, cache=cache, stored=stored, progress=progress)
         finally:
@@ -190,8 +190,8 @@ class DatasetService:
         """What differs between ``path`` and the latest version of ``name``."""
         check_name(name)
         latest = self._latest(name)
-        _, files = scan(Path(path).expanduser())
-        cache = StatCache(self._cache_dir / "stat.sqlite")
+        root, files = scan(Path(path).expanduser())
+        cache = StatCache(self._cache_dir / "stat", root)
         try:
             local = ingest(files, blobs=None, cache=cache, progress=progress).manifest
         finally:

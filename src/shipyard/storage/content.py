@@ -9,6 +9,7 @@ stored bytes no longer match their name.
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import re
@@ -206,6 +207,44 @@ class ContentStore:
                 if not replaced:
                     Path(temp).unlink(missing_ok=True)
 
+    def write_new_file(self, digest: str, dest: str, mode: int) -> None:
+        """Create ``dest`` (which must not exist) with the blob's bytes and ``mode``.
+
+        The bytes are verified while they are written; on a mismatch ``dest`` may hold
+        them, so callers write into a folder they discard on failure (as checkout does).
+        Blobs on the local disk are read whole when small and copied by the kernel when
+        large, which is what makes restoring many files fast.
+        """
+        key = digest_key(digest)
+        source = self.backend.local_path(key)
+        if source is None or not os.path.isfile(source):
+            self.get_file(digest, dest)
+            os.chmod(dest, mode)
+            return
+        src = os.open(source, os.O_RDONLY)
+        try:
+            size = os.fstat(src).st_size
+            out = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+            try:
+                actual = self._copy_verified(src, out, size)
+                if mode & _umask():  # the umask took bits away: put them back
+                    os.fchmod(out, mode)
+            finally:
+                os.close(out)
+        finally:
+            os.close(src)
+        if actual != digest:
+            raise _VerifyingReader.mismatch(digest, actual, source)
+
+    def _copy_verified(self, src: int, out: int, size: int) -> str:
+        if size >= self.block_size:
+            return copy_and_hash(src, out, size)
+        data = os.read(src, size + 1)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(out, view) :]
+        return str(blake3.blake3(data).hexdigest())
+
     def verify(self, digest: str) -> None:
         """Read the whole blob; raise :class:`IntegrityError` if it does not match."""
         buffer = memoryview(bytearray(self.block_size))
@@ -276,11 +315,29 @@ class _VerifyingReader(io.RawIOBase):
         super().close()
 
     def _mismatch(self, actual: str) -> IntegrityError:
+        return self.mismatch(self._digest, actual, self._where)
+
+    @staticmethod
+    def mismatch(digest: str, actual: str, where: str) -> IntegrityError:
+        """The error for a blob whose bytes no longer hash to its name."""
         return IntegrityError(
-            f"blob {self._digest} is corrupt: the bytes stored at {self._where} hash to "
+            f"blob {digest} is corrupt: the bytes stored at {where} hash to "
             f"{actual}; do not use them, delete the blob and put the original content again",
-            details=[{"digest": self._digest, "actual": actual, "location": self._where}],
+            details=[{"digest": digest, "actual": actual, "location": where}],
         )
+
+
+@functools.cache
+def _umask() -> int:
+    """This process's umask, read without changing it (os.umask can only set it)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    return 0o7777  # unknown: always set the mode explicitly
 
 
 def _threads_for(size: int) -> int:

@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import IO, Any, BinaryIO
+from typing import Any, BinaryIO
 from urllib.parse import unquote, urlsplit
 
 from shipyard.errors import NotFound, StorageError, ValidationError
@@ -78,7 +78,7 @@ class LocalBlobBackend:
             fd = self._create(temp)
         except OSError as exc:
             raise _storage_error("start a write in", self.temp_dir, exc) from exc
-        return _LocalStagedBlob(self, os.fdopen(fd, "wb"), Path(temp))
+        return _LocalStagedBlob(self, fd, Path(temp))
 
     def _create(self, temp: str) -> int:
         folder = os.path.dirname(temp)
@@ -207,11 +207,15 @@ class LocalBlobBackend:
 
 
 class _LocalStagedBlob(StagedBlob):
-    """A temp file under ``<root>/.tmp/`` moved into place on commit."""
+    """A temp file under ``<root>/.tmp/`` moved into place on commit.
 
-    def __init__(self, backend: LocalBlobBackend, file: IO[bytes], path: Path) -> None:
+    It writes through the raw descriptor: no Python buffer, no extra system calls, which
+    matters when a dataset of many small files becomes many small blobs.
+    """
+
+    def __init__(self, backend: LocalBlobBackend, fd: int, path: Path) -> None:
         self._backend = backend
-        self._file = file
+        self._fd = fd
         self._path = path
         self._done = False
         self._moved = False
@@ -220,29 +224,30 @@ class _LocalStagedBlob(StagedBlob):
         """The descriptor of the local file being staged, for kernel-side copies."""
         if self._done:
             raise finished_stage_error()
-        self._file.flush()
-        return self._file.fileno()
+        return self._fd
 
     def write(self, data: bytes | memoryview) -> int:
         """Append ``data`` to the temp file."""
         if self._done:
             raise finished_stage_error()
+        view = memoryview(data)
         try:
-            return self._file.write(data)
+            while view:
+                view = view[os.write(self._fd, view) :]
         except OSError as exc:
             self.abort()
             raise _storage_error("write to", self._path, exc) from exc
+        return len(data)
 
     def commit(self, key: str) -> None:
-        """Flush, fsync and move the temp file to ``key`` (or drop it if ``key`` exists)."""
+        """(fsync and) move the temp file to ``key``, or drop it if ``key`` exists."""
         if self._done:
             raise finished_stage_error()
         final = self._backend._fast_path(key)
         try:
-            self._file.flush()
             if self._backend.fsync:
-                os.fsync(self._file.fileno())
-            self._file.close()
+                os.fsync(self._fd)
+            self._close()
             if os.path.isfile(final):
                 os.unlink(self._path)
             else:
@@ -256,9 +261,14 @@ class _LocalStagedBlob(StagedBlob):
     def abort(self) -> None:
         """Close and remove the temp file, if still there."""
         self._done = True
-        self._file.close()
+        self._close()
         if not self._moved:
             self._path.unlink(missing_ok=True)
+
+    def _close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
 
 
 def _may_hold(folder: str, prefix: str) -> bool:
