@@ -107,6 +107,22 @@ def peer_venv(name: str, requirements: list[str]) -> Path:
     return venv
 
 
+def run_timed(
+    argv: Sequence[str | os.PathLike[str]],
+    *,
+    cwd: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> tuple[float, subprocess.CompletedProcess[bytes]]:
+    """Run ``argv`` once like :func:`run`; its wall-clock seconds and its result."""
+    args = [os.fspath(a) for a in argv]
+    started = time.perf_counter()
+    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, check=False)
+    elapsed = time.perf_counter() - started
+    if result.returncode != 0:
+        raise CommandFailed(args, result)
+    return elapsed, result
+
+
 def time_command(
     argv: Sequence[str | os.PathLike[str]],
     *,
