@@ -537,9 +537,30 @@ def first_add_round(tools: Tools, small: Small, inputs: Inputs) -> tuple[float, 
     return sy_s, dvc_s
 
 
+def cp_round(source: Path, index: int) -> float:
+    """The physical limit of writing every file once: ``cp -r`` of the folder, timed."""
+    target = ROOT / "small" / f"cp-{index}"
+    os.sync()
+    seconds, _ = run_timed(["cp", "-r", source, target])
+    trash(target)
+    return seconds
+
+
+def limit_note(scenario: Scenario) -> str:
+    """How shipyard compares with ``cp -r`` (a note: the issue sets no goal against it)."""
+    limit, sy = scenario.median("cp -r"), scenario.median("shipyard")
+    return (
+        f"physical limit: `cp -r` of the same folder took {seconds_text(limit)} "
+        f"(every file created once, no hashing); shipyard took {sy / limit:.2f}x that, "
+        f"DVC {scenario.median('dvc') / limit:.2f}x"
+    )
+
+
 def bench_first_add(tools: Tools, inputs: Inputs, rounds: int) -> tuple[Scenario, Small]:
     """Scenario 2; the last round's workspace and repo stay for the next scenarios."""
-    scenario = Scenario(f"2. add {inputs.small_files:,} small files", {"shipyard": [], "dvc": []})
+    scenario = Scenario(
+        f"2. add {inputs.small_files:,} small files", {"shipyard": [], "dvc": [], "cp -r": []}
+    )
     small = Small(ROOT / "small" / "ws", ROOT / "small" / "repo")
     for index in range(rounds):
         print(f"  {inputs.small_files:,}-file add: round {index + 1}/{rounds}")
@@ -549,9 +570,11 @@ def bench_first_add(tools: Tools, inputs: Inputs, rounds: int) -> tuple[Scenario
         sy_s, dvc_s = first_add_round(tools, small, inputs)
         scenario.samples["shipyard"].append(sy_s)
         scenario.samples["dvc"].append(dvc_s)
+        scenario.samples["cp -r"].append(cp_round(inputs.small, index))
     scenario.checks = [
         ratio_check("DVC time / shipyard time", scenario, "dvc", "shipyard", ">=", 5)
     ]
+    scenario.notes = [limit_note(scenario)]
     return scenario, small
 
 
@@ -669,16 +692,22 @@ def link_type(tools: Tools, small: Small, inputs: Inputs) -> str:
 
 def bench_checkout(tools: Tools, small: Small, inputs: Inputs, rounds: int) -> Scenario:
     """Scenario 5: restore the latest version (the edited folder) with each tool."""
-    scenario = Scenario("5. checkout into an empty folder", {"shipyard": [], "dvc": []})
+    samples: dict[str, list[float]] = {"shipyard": [], "dvc": [], "cp -r": []}
+    scenario = Scenario("5. checkout into an empty folder", samples)
     for index in range(rounds):
         print(f"  checkout: round {index + 1}/{rounds}")
         sy_s, dvc_s = checkout_round(tools, small, index)
         scenario.samples["shipyard"].append(sy_s)
         scenario.samples["dvc"].append(dvc_s)
+        scenario.samples["cp -r"].append(cp_round(small.sy_data, 100 + index))
     scenario.checks = [
         ratio_check("DVC time / shipyard time", scenario, "dvc", "shipyard", ">=", 3)
     ]
-    scenario.notes = [link_type(tools, small, inputs), "both outputs equal the input (`diff -r`)"]
+    scenario.notes = [
+        limit_note(scenario),
+        link_type(tools, small, inputs),
+        "both outputs equal the input (`diff -r`)",
+    ]
     return scenario
 
 

@@ -48,6 +48,8 @@ def test_a_dataframe_round_trips(workspace: Any) -> None:
     assert version.table_path == "frame.parquet"
     pd.testing.assert_frame_equal(workspace.data.load("frame@v1"), frame)
     assert workspace.data.add("frame", frame).created is False
+    stat_caches = workspace.home / "cache" / "stat"
+    assert not stat_caches.exists() or not any(stat_caches.iterdir())  # temp files: no cache
 
 
 def test_add_with_rules_refuses_a_failing_version(

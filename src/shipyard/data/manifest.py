@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
@@ -43,8 +42,8 @@ class Manifest:
 
     def to_bytes(self) -> bytes:
         """The canonical encoding whose digest names the version."""
-        rows = [[e.path, e.size, e.mode, e.digest] for e in self.entries]
-        return json.dumps({"format": FORMAT, "files": rows}, separators=(",", ":")).encode()
+        document = {"format": FORMAT, "files": self.entries}  # tuples encode as arrays
+        return json.dumps(document, separators=(",", ":")).encode()
 
     def digest(self) -> str:
         """The BLAKE3 digest of the canonical encoding."""
@@ -134,7 +133,7 @@ def scan(source: Path) -> tuple[Path, list[LocalFile]]:
         return source.parent, [_local(source.name, str(source), info)]
     if not stat.S_ISDIR(info.st_mode):
         raise ValidationError(f"{str(source)!r} is neither a regular file nor a folder")
-    files = sorted(_walk(str(source), ""), key=_path_of)
+    files = sorted(_walk(str(source)), key=_path_of)
     if not files:
         raise ValidationError(f"folder {str(source)!r} holds no files; nothing to version")
     return source, files
@@ -143,18 +142,35 @@ def scan(source: Path) -> tuple[Path, list[LocalFile]]:
 _path_of = itemgetter(0)
 
 
-def _walk(folder: str, prefix: str) -> Iterator[LocalFile]:
-    try:
-        entries = list(os.scandir(folder))
-    except PermissionError as exc:
-        raise ValidationError(f"cannot list {folder!r}: permission denied") from exc
-    for entry in entries:
-        rel = f"{prefix}{entry.name}"
-        if entry.is_dir(follow_symlinks=False):
-            if entry.name not in SKIPPED_DIRS:
-                yield from _walk(entry.path, rel + "/")
-        elif entry.is_file(follow_symlinks=True):
-            yield _local(rel, entry.path, entry.stat(follow_symlinks=True))
+def _walk(root: str) -> list[LocalFile]:
+    """Every file below ``root``: one loop and one stat per file (this is the hot path of
+    ``data status`` on large trees, so it avoids a generator and a call per entry)."""
+    found: list[LocalFile] = []
+    pending = [(root, "")]
+    while pending:
+        folder, prefix = pending.pop()
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    name = entry.name
+                    if entry.is_dir(follow_symlinks=False):
+                        if name not in SKIPPED_DIRS:
+                            pending.append((entry.path, f"{prefix}{name}/"))
+                    elif entry.is_file():
+                        info = entry.stat()
+                        found.append(
+                            LocalFile(
+                                prefix + name,
+                                entry.path,
+                                info.st_size,
+                                info.st_mode & 0o7777,
+                                info.st_mtime_ns,
+                                info.st_ino,
+                            )
+                        )
+        except PermissionError as exc:
+            raise ValidationError(f"cannot list {folder!r}: permission denied") from exc
+    return found
 
 
 def _local(rel: str, path: str, info: os.stat_result) -> LocalFile:

@@ -91,18 +91,25 @@ class DatasetService:
         """Version ``source`` (a file, a folder or a DataFrame) as the next version of ``name``."""
         check_name(name)
         if isinstance(source, str | Path):
-            return self._add_path(name, Path(source), message, rules, progress)
+            cache_dir = self._cache_dir / "stat"
+            return self._add_path(name, Path(source), message, rules, progress, cache_dir)
         with tempfile.TemporaryDirectory(prefix="shipyard-frame-") as folder:
             path = tables.write_frame(source, Path(folder) / f"{name}.parquet")
-            return self._add_path(name, path, message, rules, progress)
+            return self._add_path(name, path, message, rules, progress, None)
 
     def _add_path(
-        self, name: str, path: Path, message: str, rules: Any, progress: Progress | None
+        self,
+        name: str,
+        path: Path,
+        message: str,
+        rules: Any,
+        progress: Progress | None,
+        cache_dir: Path | None,
     ) -> AddResult:
         root, files = scan(path.expanduser())
         latest = self._latest(name)
         stored = digests_of([self.manifest(latest)]) if latest else set()
-        cache = StatCache(self._cache_dir / "stat", root)
+        cache = StatCache(cache_dir, root)  # a DataFrame's temp file is not worth caching
         try:
             result = ingest(files, blobs=self.blobs, cache=cache, stored=stored, progress=progress)
         finally:

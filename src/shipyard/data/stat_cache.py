@@ -33,13 +33,17 @@ Entry = tuple[int, int, int, str]  # size, mtime_ns, inode, digest
 class StatCache:
     """Digests of the files under one folder, checked against their stat."""
 
-    def __init__(self, folder: Path, root: Path) -> None:
+    def __init__(self, folder: Path | None, root: Path) -> None:
+        """The cache of ``root`` kept in ``folder`` (None: a cache that keeps nothing)."""
         tag = blake3.blake3(str(root.absolute()).encode()).hexdigest()[:24]
-        self.path = folder / f"{tag}.stat"
+        self.path = folder / f"{tag}.stat" if folder else None
         self._entries: dict[str, Entry] | None = None
 
     def _load(self) -> dict[str, Entry]:
         if self._entries is None:
+            if self.path is None:
+                self._entries = {}
+                return self._entries
             try:
                 version, entries = marshal.loads(self.path.read_bytes())
                 self._entries = entries if version == FORMAT else {}
@@ -64,7 +68,7 @@ class StatCache:
             for f, digest in hashed
             if started_ns - f.mtime_ns > _racy_window(f.mtime_ns)
         }
-        if not fresh:
+        if not fresh or self.path is None:
             return
         entries = self._load()
         entries.update(fresh)
