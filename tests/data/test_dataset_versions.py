@@ -192,3 +192,35 @@ def test_a_file_that_changes_while_hashed_is_refused(workspace: Any, tmp_path: P
         stop.set()
         writer.join()
     assert workspace.data.list() == []
+
+
+class RecordingProgress:
+    """A progress receiver that remembers every report (what the CLI's bar is fed)."""
+
+    def __init__(self) -> None:
+        self.total: tuple[int, int] | None = None
+        self.reports: list[tuple[int, int]] = []
+
+    def start(self, files: int, size: int) -> None:
+        self.total = (files, size)
+
+    def advance(self, files: int, size: int) -> None:
+        self.reports.append((files, size))
+
+
+def test_progress_reports_large_files_as_they_are_copied(
+    workspace: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shipyard.storage.filecopy as filecopy
+
+    monkeypatch.setattr(filecopy, "COPY_CHUNK", 1 << 20)
+    root = make_tree(tmp_path / "mixed", {"big.bin": b"b" * (9 << 20), "small.txt": "s"})
+    for path in root.iterdir():
+        age(path)
+    progress = RecordingProgress()
+    workspace.data.add("mixed", root, progress=progress)
+    size = (9 << 20) + 1
+    assert progress.total == (2, size)
+    assert sum(files for files, _ in progress.reports) == 2
+    assert sum(done for _, done in progress.reports) == size
+    assert len([r for r in progress.reports if r == (0, 1 << 20)]) == 9  # chunk by chunk

@@ -9,6 +9,7 @@ import random
 import time
 import tracemalloc
 from pathlib import Path
+from typing import Any
 
 import blake3
 import pytest
@@ -322,9 +323,9 @@ def test_large_files_take_the_kernel_copy_path(
     calls: list[int] = []
     original = content.copy_and_hash
 
-    def spy(src: int, dst: int, length: int) -> str:
+    def spy(src: int, dst: int, length: int, on_bytes: Any = None) -> str:
         calls.append(length)
-        return original(src, dst, length)
+        return original(src, dst, length, on_bytes)
 
     monkeypatch.setattr(content, "copy_and_hash", spy)  # observes, still does the work
     info = ContentStore(local).put_file(path)

@@ -23,6 +23,8 @@ from shipyard.entities import FileEntry
 from shipyard.errors import ValidationError
 from shipyard.storage.content import ContentStore, hash_file
 
+OnBytes = Callable[[int], None] | None
+
 
 class Progress(Protocol):
     """Receives how much work there is, then how much got done (from any thread)."""
@@ -78,7 +80,8 @@ def ingest(
     if progress is not None and entries:
         progress.advance(len(entries), sum(entry.size for entry in entries))
     work = _store if blobs is not None else _hash
-    results = _run_parallel(todo, lambda f: work(f, blobs), progress)
+    on_bytes = None if progress is None else (lambda n: progress.advance(0, n))
+    results = _run_parallel(todo, lambda f: work(f, blobs, on_bytes), progress)
     cache.remember(((f, d) for f, (d, _) in zip(todo, results, strict=True)), started)
     entries += [
         FileEntry(f.rel, f.size, f.mode, d) for f, (d, _) in zip(todo, results, strict=True)
@@ -97,8 +100,9 @@ def _run_parallel(
 
     def run(batch: list[LocalFile]) -> list[tuple[str, int]]:
         results = [work(local) for local in batch]
-        if progress is not None:
-            progress.advance(len(batch), sum(local.size for local in batch))
+        if progress is not None:  # large files already reported their bytes as they went
+            small = sum(local.size for local in batch if local.size < SMALL_FILE)
+            progress.advance(len(batch), small)
         return results
 
     if len(batches) <= 1:
@@ -127,23 +131,23 @@ def _batches(files: list[LocalFile]) -> Iterator[list[LocalFile]]:
         yield batch
 
 
-def _hash(local: LocalFile, _blobs: ContentStore | None) -> tuple[str, int]:
+def _hash(local: LocalFile, _blobs: ContentStore | None, on_bytes: OnBytes) -> tuple[str, int]:
     if local.size < SMALL_FILE:
         data = _read_small(local)
         return blake3.blake3(data).hexdigest(), 0
     with _reading(local):
-        digest = hash_file(local.path)
+        digest = hash_file(local.path, on_bytes=on_bytes)
     _check_unchanged(local)
     return digest, 0
 
 
-def _store(local: LocalFile, blobs: ContentStore | None) -> tuple[str, int]:
+def _store(local: LocalFile, blobs: ContentStore | None, on_bytes: OnBytes) -> tuple[str, int]:
     assert blobs is not None
     if local.size < SMALL_FILE:
         info = blobs.put_bytes(_read_small(local))
     else:
         with _reading(local):
-            info = blobs.put_file(local.path)
+            info = blobs.put_file(local.path, on_bytes)
         if info.size != local.size:
             raise _changed(local)
         _check_unchanged(local)

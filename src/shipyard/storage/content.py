@@ -14,7 +14,7 @@ import io
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -65,13 +65,20 @@ def digest_key(digest: str) -> str:
     return f"{digest[:2]}/{digest[2:]}"
 
 
-def hash_file(path: str | os.PathLike[str], *, block_size: int = DEFAULT_BLOCK_SIZE) -> str:
+def hash_file(
+    path: str | os.PathLike[str],
+    *,
+    block_size: int = DEFAULT_BLOCK_SIZE,
+    on_bytes: Callable[[int], None] | None = None,
+) -> str:
     """The BLAKE3 hex digest of a file's bytes, read in blocks of ``block_size``."""
     buffer = memoryview(bytearray(_check_block_size(block_size)))
     hasher = _new_hasher(block_size)
     with open(path, "rb") as reader:
         while n := _fill(reader, buffer):
             hasher.update(buffer[:n])
+            if on_bytes is not None:
+                on_bytes(n)
     return hasher.hexdigest()
 
 
@@ -85,7 +92,9 @@ class ContentStore:
     def __repr__(self) -> str:
         return f"ContentStore({self.backend.url!r})"
 
-    def put_stream(self, reader: BinaryIO) -> BlobInfo:
+    def put_stream(
+        self, reader: BinaryIO, on_bytes: Callable[[int], None] | None = None
+    ) -> BlobInfo:
         """Store everything ``reader`` yields, in one pass of ``block_size`` blocks.
 
         The content is hashed while it is staged, never held whole in memory. If a blob
@@ -100,6 +109,8 @@ class ContentStore:
                 if staged.write(buffer[:n]) != n:
                     raise _short_write(self.backend.url)
                 size += n
+                if on_bytes is not None:
+                    on_bytes(n)
             digest = hasher.hexdigest()
             key = digest_key(digest)
             if self.backend.exists(key):
@@ -107,11 +118,14 @@ class ContentStore:
             staged.commit(key)
         return BlobInfo(digest, size, created=True)
 
-    def put_file(self, path: str | os.PathLike[str]) -> BlobInfo:
+    def put_file(
+        self, path: str | os.PathLike[str], on_bytes: Callable[[int], None] | None = None
+    ) -> BlobInfo:
         """Store the bytes of the file at ``path``.
 
         Files up to one block are read whole and hashed before anything is written, so
-        storing content that is already there costs one read and no write.
+        storing content that is already there costs one read and no write. Larger ones
+        report their progress to ``on_bytes`` as they go.
         """
         try:
             reader = open(path, "rb")  # noqa: SIM115 - closed below
@@ -127,18 +141,21 @@ class ContentStore:
                 if len(data) < self.block_size:  # else it grew: stream the rest
                     return self.put_bytes(data)
                 return self.put_stream(io.BufferedReader(_Prefixed(data, reader)))
-            return self._put_large_file(reader, size)
+            return self._put_large_file(reader, size, on_bytes)
 
-    def _put_large_file(self, reader: BinaryIO, size: int) -> BlobInfo:
+    def _put_large_file(
+        self, reader: BinaryIO, size: int, on_bytes: Callable[[int], None] | None
+    ) -> BlobInfo:
         """Kernel copy and hashing in parallel when the staged blob is a local file."""
         with self.backend.stage() as staged:
             fileno = getattr(staged, "fileno", None)
             if fileno is None:
-                return self.put_stream(reader)
+                return self.put_stream(reader, on_bytes)
             try:
-                digest = copy_and_hash(reader.fileno(), fileno(), size)
+                digest = copy_and_hash(reader.fileno(), fileno(), size, on_bytes)
             except OSError:
-                return self.put_stream(reader)  # no kernel copy here: read and write
+                reader.seek(0)
+                return self.put_stream(reader, on_bytes)  # no kernel copy: read and write
             if os.fstat(reader.fileno()).st_size != size:
                 raise ValidationError(
                     f"{reader.name!r} changed while it was being stored; nothing was recorded"

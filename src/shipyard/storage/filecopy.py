@@ -13,24 +13,29 @@ from __future__ import annotations
 import mmap
 import os
 import threading
+from collections.abc import Callable
 
 import blake3
 
 WINDOW = 64 << 20  # bytes mapped at a time while hashing (a multiple of the page size)
+COPY_CHUNK = 256 << 20  # bytes per copy_file_range call: progress every ~0.1 s
 HASH_THREADS = max(1, (os.cpu_count() or 2) - 1)  # leave a core to the kernel copy
 
 
-def copy_and_hash(src_fd: int, dst_fd: int, size: int) -> str:
+def copy_and_hash(
+    src_fd: int, dst_fd: int, size: int, on_bytes: Callable[[int], None] | None = None
+) -> str:
     """Copy ``size`` bytes from ``src_fd`` to ``dst_fd``; return their BLAKE3 digest.
 
-    Raises OSError when the kernel cannot copy between these files (callers fall back
-    to reading and writing); the destination is then in an unknown state.
+    ``on_bytes`` hears of every chunk copied (for progress bars). Raises OSError when
+    the kernel cannot copy between these files (callers fall back to reading and
+    writing); the destination is then in an unknown state.
     """
     result: list[str | BaseException] = []
     hashing = threading.Thread(target=_hash_into, args=(src_fd, size, result), daemon=True)
     hashing.start()
     try:
-        _copy(src_fd, dst_fd, size)
+        _copy(src_fd, dst_fd, size, on_bytes)
     finally:
         hashing.join()
     outcome = result[0]
@@ -39,13 +44,16 @@ def copy_and_hash(src_fd: int, dst_fd: int, size: int) -> str:
     return outcome
 
 
-def _copy(src_fd: int, dst_fd: int, size: int) -> None:
+def _copy(src_fd: int, dst_fd: int, size: int, on_bytes: Callable[[int], None] | None) -> None:
     offset = 0
     while offset < size:
-        copied = os.copy_file_range(src_fd, dst_fd, size - offset, offset, offset)
+        wanted = min(COPY_CHUNK, size - offset)
+        copied = os.copy_file_range(src_fd, dst_fd, wanted, offset, offset)
         if copied == 0:
             raise OSError(f"the source ended after {offset} of {size} bytes")
         offset += copied
+        if on_bytes is not None:
+            on_bytes(copied)
 
 
 def _hash_into(src_fd: int, size: int, result: list[str | BaseException]) -> None:
