@@ -100,3 +100,35 @@ class DatasetVersion:
     def ref(self) -> str:
         """The reference that names this version everywhere: ``NAME@vN``."""
         return f"{self.name}@v{self.version}"
+
+
+class MetricPoint(NamedTuple):
+    """One value of a metric: its step, the value and when it was logged (epoch seconds)."""
+
+    step: int
+    value: float
+    timestamp: float
+
+
+@dataclass(frozen=True)
+class Run:
+    """One training run: what it was given, what it measured, and how it ended.
+
+    ``metrics`` holds the latest value of each metric; the whole history is read with
+    ``ws.runs.history(run_id, key)``. Params are immutable once set; status is the one
+    field that changes (running, then finished, failed or killed).
+    """
+
+    id: str
+    experiment: str
+    name: str
+    status: str
+    user: str
+    start_time: float
+    end_time: float | None
+    params: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    inputs: list[str] = field(default_factory=list)
+    code_version: dict[str, Any] | None = None
+    environment: dict[str, Any] | None = None

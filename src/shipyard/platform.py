@@ -19,6 +19,7 @@ from shipyard.storage.sql.migrate import ensure_schema
 if TYPE_CHECKING:
     from shipyard.data.service import DatasetService
     from shipyard.storage.content import ContentStore
+    from shipyard.tracking.service import RunService
     from shipyard.workspace.settings import SettingsService
 
 
@@ -72,6 +73,13 @@ class Platform:
         return DatasetService(
             self.db, lambda: self.blobs, self.audit, self.actor, self.settings.cache_dir
         )
+
+    @cached_property
+    def runs(self) -> RunService:
+        """Experiment tracking."""
+        from shipyard.tracking.service import RunService
+
+        return RunService(self.db, self.audit, self.actor, self.datasets)
 
     def close(self) -> None:
         """Release database connections."""

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from shipyard import config
 from shipyard.errors import ConfigError
@@ -13,8 +14,11 @@ from shipyard.platform import Platform, open_platform
 
 if TYPE_CHECKING:
     from shipyard.data.service import DatasetService
+    from shipyard.entities import DatasetVersion
     from shipyard.governance.audit import AuditTrail
     from shipyard.storage.content import ContentStore
+    from shipyard.tracking.active import ActiveRun
+    from shipyard.tracking.service import RunService
     from shipyard.workspace.settings import SettingsService
 
 
@@ -48,6 +52,22 @@ class Workspace:
     def data(self) -> DatasetService:
         """Dataset versions: add, load, diff, checkout, validate."""
         return self._platform.datasets
+
+    @property
+    def runs(self) -> RunService:
+        """Experiment tracking: look runs up, read metric histories."""
+        return self._platform.runs
+
+    def start_run(
+        self,
+        experiment: str = "default",
+        *,
+        name: str | None = None,
+        inputs: Iterable[DatasetVersion | str] = (),
+        tags: dict[str, Any] | None = None,
+    ) -> ActiveRun:
+        """Start a run; use it as a context manager (it ends as finished or failed)."""
+        return self._platform.runs.start(experiment, name=name, inputs=inputs, tags=tags)
 
     @property
     def settings(self) -> SettingsService:

@@ -1,0 +1,1 @@
+"""Tracking: runs, params, metrics (buffered), artifacts, search language."""

@@ -1,0 +1,126 @@
+"""An active run: the object ``ws.start_run()`` returns, with the logging methods.
+
+``log_metric`` validates and buffers (microseconds); params are written at once and are
+immutable; the context manager ends the run as finished, or as failed when the block
+raises (killed on Ctrl-C), flushing every buffered point first, and re-raises.
+"""
+
+from __future__ import annotations
+
+import numbers
+import re
+import threading
+import time
+from math import isfinite
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from shipyard.errors import ValidationError
+from shipyard.tracking.buffer import MetricBuffer
+
+if TYPE_CHECKING:
+    from shipyard.entities import Run
+    from shipyard.tracking.service import RunService
+
+KEY_PATTERN = re.compile(r"[A-Za-z0-9_.\-/ ]{1,250}")
+
+
+class ActiveRun:
+    """A run in progress; use it as a context manager."""
+
+    def __init__(self, service: RunService, run_id: str) -> None:
+        self.id = run_id
+        self._service = service
+        self._buffer = MetricBuffer(lambda batch: service.write_metrics(run_id, batch))
+        self._steps: dict[str, int] = {}
+        self._steps_lock = threading.Lock()
+        self._ended = False
+
+    def log_param(self, key: str, value: Any) -> None:
+        """Set one param (a param never changes once set)."""
+        self.log_params({key: value})
+
+    def log_params(self, params: dict[str, Any]) -> None:
+        """Set several params in one write."""
+        self._service.write_params(self.id, {check_key(k): str(v) for k, v in params.items()})
+
+    def set_tags(self, tags: dict[str, Any]) -> None:
+        """Set tags (they may change; the audit trail keeps every value)."""
+        self._service.write_tags(self.id, {check_key(k): str(v) for k, v in tags.items()})
+
+    def log_metric(
+        self, key: str, value: float, step: int | None = None, timestamp: float | None = None
+    ) -> None:
+        """Buffer one point; ``step`` defaults to the key's previous step + 1 (from 0)."""
+        if key.__class__ is not str or not KEY_PATTERN.fullmatch(key):
+            check_key(key)
+        if value.__class__ is not float or not isfinite(value):
+            value = check_number(key, value)
+        with self._steps_lock:
+            if step is None:
+                step = self._steps.get(key, -1) + 1
+            self._steps[key] = step
+        self._buffer.add((key, step, value, time.time() if timestamp is None else timestamp))
+
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        """Buffer several points at one step."""
+        for key, value in metrics.items():
+            self.log_metric(key, value, step)
+
+    def flush(self) -> int:
+        """Write buffered points now; returns how many."""
+        return self._buffer.flush()
+
+    def end(self, status: str = "finished") -> None:
+        """Flush and close the run with ``status`` (finished, failed or killed)."""
+        if self._ended:
+            return
+        try:
+            self._buffer.close()
+        finally:
+            self._ended = True
+            self._service.finish(self.id, status)
+
+    def info(self) -> Run:
+        """The run as stored now (flushes first)."""
+        self.flush()
+        return self._service.get(self.id)
+
+    def __enter__(self) -> ActiveRun:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.end("finished")
+        else:
+            self.end("killed" if issubclass(exc_type, KeyboardInterrupt) else "failed")
+
+    def __repr__(self) -> str:
+        return f"ActiveRun({self.id!r})"
+
+
+def check_key(key: Any) -> str:
+    """A param, metric or tag name: letters, digits, ``_ . - / space``, at most 250."""
+    if isinstance(key, str) and KEY_PATTERN.fullmatch(key):
+        return key
+    raise ValidationError(
+        "names of params, metrics and tags must be 1-250 letters, digits, spaces or "
+        f"'_ . - /', got {key!r} instead"
+    )
+
+
+def check_number(key: str, value: Any) -> float:
+    """A metric value as a float; ValidationError for anything that is not a number."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValidationError(
+            f"metric {key!r} must be a number, got {value!r} ({type(value).__name__}) instead"
+        )
+    number = float(value)
+    if not isfinite(number):  # SQLite cannot store NaN; infinities do not compare usefully
+        raise ValidationError(f"metric {key!r} must be a finite number, got {value!r} instead")
+    return number

@@ -1,0 +1,201 @@
+"""Runs: start, log, finish, look up and search; every write audited in its transaction.
+
+Metric batches are audited as one event per batch (the key names and the count), not
+one per point: the trail records that a run logged, the metric tables hold the values.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from shipyard.entities import DatasetVersion, MetricPoint, Run
+from shipyard.errors import Conflict, NotFound, ValidationError
+from shipyard.governance.audit import AuditTrail, utc_now
+from shipyard.storage.sql.engine import Database
+from shipyard.storage.sql.runs import SqlRunStore
+from shipyard.tracking import provenance
+from shipyard.tracking.active import ActiveRun, check_key
+from shipyard.tracking.buffer import Point
+
+if TYPE_CHECKING:
+    from shipyard.data.service import DatasetService
+
+STATUSES = ("running", "finished", "failed", "killed")
+NAME_LIMIT = 200
+
+
+class RunService:
+    """Starts runs and reads them back."""
+
+    def __init__(
+        self, db: Database, audit: AuditTrail, actor: str, datasets: DatasetService
+    ) -> None:
+        self._db = db
+        self._audit = audit
+        self._actor = actor
+        self._datasets = datasets
+        self._store = SqlRunStore()
+
+    def start(
+        self,
+        experiment: str = "default",
+        *,
+        name: str | None = None,
+        inputs: Iterable[DatasetVersion | str] = (),
+        tags: dict[str, Any] | None = None,
+        capture_code: bool = True,
+    ) -> ActiveRun:
+        """Create a running run in ``experiment`` linked to the dataset versions ``inputs``."""
+        _check_name("experiment", experiment)
+        run_id = uuid.uuid4().hex
+        name = name or f"run-{run_id[:8]}"
+        _check_name("run name", name)
+        linked = [self._resolve_input(item) for item in inputs]
+        row = {
+            "id": run_id,
+            "name": name,
+            "status": "running",
+            "user": self._actor,
+            "start_time": time.time(),
+            "end_time": None,
+            "code_version": _json(provenance.code_version() if capture_code else None),
+            "environment": _json(provenance.environment()),
+        }
+        with self._db.write() as conn:
+            now = utc_now()
+            row["experiment_id"] = self._store.ensure_experiment(
+                conn, experiment, now=now, actor=self._actor
+            )
+            self._store.insert_run(conn, row)
+            self._store.add_inputs(conn, run_id, linked)
+            self._store.put_tags(
+                conn, run_id, {check_key(k): str(v) for k, v in (tags or {}).items()}
+            )
+            self._record(
+                conn,
+                "run.start",
+                run_id,
+                {
+                    "experiment": experiment,
+                    "name": name,
+                    "inputs": [f"{d}@v{v}" for d, v in linked],
+                },
+            )
+        return ActiveRun(self, run_id)
+
+    def write_params(self, run_id: str, params: dict[str, str]) -> None:
+        """Store params; setting one again to a different value is a Conflict."""
+        if not params:
+            return
+        with self._db.write() as conn:
+            self._require_running(conn, run_id)
+            existing = self._store.params(conn, run_id)
+            changed = {
+                k: (existing[k], v) for k, v in params.items() if k in existing and existing[k] != v
+            }
+            if changed:
+                key, (old, new) = next(iter(changed.items()))
+                raise Conflict(
+                    f"param {key!r} of run {run_id} is {old!r} already and params never "
+                    f"change; got {new!r}. Log a new run to try another value"
+                )
+            fresh = {k: v for k, v in params.items() if k not in existing}
+            self._store.insert_params(conn, run_id, fresh)
+            if fresh:
+                self._record(conn, "run.params", run_id, fresh)
+
+    def write_tags(self, run_id: str, tags: dict[str, str]) -> None:
+        """Set tags on a run."""
+        with self._db.write() as conn:
+            self._require_run(conn, run_id)
+            self._store.put_tags(conn, run_id, tags)
+            self._record(conn, "run.tags", run_id, tags)
+
+    def write_metrics(self, run_id: str, points: Sequence[Point]) -> None:
+        """Append one batch of points in one transaction."""
+        with self._db.write() as conn:
+            self._require_running(conn, run_id)
+            self._store.append_metrics(conn, run_id, list(points))
+            keys = sorted({p[0] for p in points})
+            self._record(conn, "run.metrics", run_id, {"points": len(points), "keys": keys[:20]})
+
+    def finish(self, run_id: str, status: str) -> None:
+        """Close a running run with ``status``."""
+        if status not in STATUSES[1:]:
+            raise ValidationError(
+                f"a run ends as finished, failed or killed, got {status!r} instead"
+            )
+        with self._db.write() as conn:
+            self._require_running(conn, run_id)
+            self._store.set_status(conn, run_id, status, time.time())
+            self._record(conn, "run.end", run_id, {"status": status})
+
+    def get(self, run_id: str) -> Run:
+        """One run with its params, latest metrics, tags and inputs."""
+        with self._db.read() as conn:
+            rows = self._store.load(conn, [run_id])
+        if not rows:
+            raise NotFound(f"no run with id {run_id!r}; `shipyard runs list` shows them")
+        return _to_run(rows[0])
+
+    def history(self, run_id: str, key: str) -> list[MetricPoint]:
+        """Every point of metric ``key`` of a run, in step order."""
+        with self._db.read() as conn:
+            self._require_run(conn, run_id)
+            return [MetricPoint(*point) for point in self._store.history(conn, run_id, key)]
+
+    def _require_run(self, conn: Any, run_id: str) -> str:
+        status = self._store.status(conn, run_id) if isinstance(run_id, str) else None
+        if status is None:
+            raise NotFound(f"no run with id {run_id!r}; `shipyard runs list` shows them")
+        return status
+
+    def _require_running(self, conn: Any, run_id: str) -> None:
+        status = self._require_run(conn, run_id)
+        if status != "running":
+            raise Conflict(f"run {run_id} is {status}: a finished run takes no more writes")
+
+    def _resolve_input(self, item: DatasetVersion | str) -> tuple[str, int]:
+        version = item if isinstance(item, DatasetVersion) else self._datasets.get(item)
+        return version.name, version.version
+
+    def _record(self, conn: Any, action: str, run_id: str, payload: dict[str, Any]) -> None:
+        self._audit.record(
+            conn,
+            actor=self._actor,
+            action=action,
+            entity_kind="run",
+            entity_id=run_id,
+            payload=payload,
+        )
+
+
+def _to_run(row: dict[str, Any]) -> Run:
+    return Run(
+        id=row["id"],
+        experiment=row["experiment"],
+        name=row["name"],
+        status=row["status"],
+        user=row["user"],
+        start_time=row["start_time"],
+        end_time=row["end_time"],
+        params=row["params"],
+        metrics=row["metrics"],
+        tags=row["tags"],
+        inputs=row["inputs"],
+        code_version=json.loads(row["code_version"]) if row["code_version"] else None,
+        environment=json.loads(row["environment"]) if row["environment"] else None,
+    )
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, sort_keys=True)
+
+
+def _check_name(what: str, name: str) -> None:
+    if not isinstance(name, str) or not name.strip() or len(name) > NAME_LIMIT:
+        raise ValidationError(f"{what} must be 1-{NAME_LIMIT} characters, got {name!r} instead")
