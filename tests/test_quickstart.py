@@ -24,6 +24,7 @@ def test_quickstart_reports_its_steps(tmp_path: Path, capsys: pytest.CaptureFixt
         "version data",
         "version a later snapshot",
         "validate the new snapshot",
+        "train and track models",
         "verify audit trail",
     ]
     assert all(step["ok"] and step["detail"] for step in report["steps"])
@@ -66,6 +67,12 @@ def test_quickstart_versions_and_checks_its_data(
         assert {p["column"]: p["kind"] for p in first.pii} == {"email": "email"}
         assert second.parent == 1
         assert ws.data.load("credit@v1")["applicant_id"].max() == 20_000
+        event_runs = {e.entity_id for e in ws.audit.entries() if e.action == "run.end"}
+        runs = [ws.runs.get(run_id) for run_id in sorted(event_runs)]
+        assert len(runs) == 3
+        assert all(r.status == "finished" and r.inputs == ["credit@v1"] for r in runs)
+        assert all(0.6 < r.metrics["auc"] < 0.9 for r in runs)
+        assert {r.params["C"] for r in runs} == {"0.01", "0.1", "1.0"}
 
 
 def test_quickstart_failure_is_reported_not_raised(

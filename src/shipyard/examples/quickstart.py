@@ -115,6 +115,15 @@ def _stages(run: _Runner, root: Path, rows: int) -> None:
             failed = sorted({f"{f.column} {f.rule}" for f in report.failures})
             outcome = "passes" if report.ok else f"breaks {len(failed)}: {', '.join(failed)}"
             detail.append(f"{second.ref} against rules inferred from {first.ref}: {outcome}")
+        with run.step("train and track models") as detail:
+            from shipyard.examples.training import EXPERIMENT, train_sweep
+
+            results = train_sweep(ws, first)
+            best_id, best_c, best_auc = max(results, key=lambda r: r[2])
+            detail.append(
+                f"{len(results)} runs in experiment {EXPERIMENT!r} on {first.ref}; "
+                f"best test AUC {best_auc:.3f} (C={best_c:g}, run {best_id[:8]})"
+            )
         with run.step("verify audit trail") as detail:
             verdict = ws.audit.verify()
             if not verdict.ok:
