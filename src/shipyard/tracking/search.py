@@ -33,7 +33,9 @@ and ``\\`` escaping the next character (``'100\\%'`` matches ``100%``). A compar
 a key the run does not have (or on an empty ``end_time``) is false, including ``!=``;
 ``not`` turns it true; ``is null`` means "the run has no such key".
 
-This module is mostly one parser; its functions follow the grammar one rule each.
+The tree the parser builds is in ``shipyard.search_tree``; the tokenizer and the parser
+share this module's error helpers, and the parser's methods follow the grammar one rule
+each.
 """
 
 from __future__ import annotations
@@ -42,26 +44,35 @@ import difflib
 import math
 import re
 from dataclasses import dataclass
-from typing import Literal, TypeAlias
+from typing import Literal
 
 from shipyard.errors import ValidationError
+from shipyard.search_tree import (
+    ATTRIBUTES,
+    STATUSES,
+    And,
+    Compare,
+    CompareOp,
+    Field,
+    FieldKind,
+    InList,
+    IsNull,
+    Like,
+    Node,
+    Not,
+    Or,
+    OrderKey,
+    Value,
+)
 
-FieldKind = Literal["metric", "param", "tag", "attribute"]  # attribute: a column of runs
-CompareOp = Literal["=", "!=", "<", "<=", ">", ">="]
-Value: TypeAlias = str | float
-
-ATTRIBUTES = ("id", "name", "status", "user", "start_time", "end_time", "experiment")
-NUMERIC_ATTRIBUTES = frozenset({"start_time", "end_time"})
-STATUSES = ("running", "finished", "failed", "killed")
+MAX_DEPTH = 50
 _PREFIXES: dict[str, FieldKind] = {"metrics": "metric", "params": "param", "tags": "tag"}
 _KEYWORDS = frozenset({"and", "or", "not", "in", "like", "is", "null", "asc", "desc"})
 _OPERATORS: dict[str, CompareOp] = {
     "<=": "<=", ">=": ">=", "!=": "!=", "<>": "!=", "=": "=", "<": "<", ">": ">",
 }  # fmt: skip
 _ESCAPES = {"\\": "\\", "'": "'", '"': '"', "`": "`", "n": "\n", "t": "\t", "r": "\r"}
-_NUMBER = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_KEY = re.compile(r"[A-Za-z0-9_.\-/]+")
 
 
 class SearchSyntaxError(ValidationError):
@@ -92,96 +103,6 @@ def caret_picture(text: str, position: int) -> str:
 # -- the syntax tree ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Field:
-    """A metric, param or tag ``key``, or a run attribute (``kind == "attribute"``)."""
-
-    kind: FieldKind
-    key: str
-
-    @property
-    def numeric(self) -> bool:
-        """True for fields that compare with numbers."""
-        return self.kind == "metric" or (
-            self.kind == "attribute" and self.key in NUMERIC_ATTRIBUTES
-        )
-
-    def __str__(self) -> str:
-        if self.kind == "attribute":
-            return self.key
-        key = self.key
-        if not _KEY.fullmatch(key):
-            key = "`" + key.replace("\\", "\\\\").replace("`", "\\`") + "`"
-        return f"{self.kind}s.{key}"
-
-
-@dataclass(frozen=True)
-class Compare:
-    """``field op value``; ``value`` is a float for numeric fields, else text."""
-
-    field: Field
-    op: CompareOp
-    value: Value
-
-
-@dataclass(frozen=True)
-class InList:
-    """``field [not] in (values...)``."""
-
-    field: Field
-    values: tuple[Value, ...]
-    negated: bool = False
-
-
-@dataclass(frozen=True)
-class Like:
-    """``field [not] like pattern``: ``%``, ``_`` and ``\\`` escapes, case-sensitive."""
-
-    field: Field
-    pattern: str
-    negated: bool = False
-
-
-@dataclass(frozen=True)
-class IsNull:
-    """``field is [not] null``: whether the run lacks the key (or has no end time)."""
-
-    field: Field
-    negated: bool = False
-
-
-@dataclass(frozen=True)
-class And:
-    """All of ``items`` hold."""
-
-    items: tuple[Node, ...]
-
-
-@dataclass(frozen=True)
-class Or:
-    """At least one of ``items`` holds."""
-
-    items: tuple[Node, ...]
-
-
-@dataclass(frozen=True)
-class Not:
-    """``item`` does not hold."""
-
-    item: Node
-
-
-Node: TypeAlias = Compare | InList | Like | IsNull | And | Or | Not
-
-
-@dataclass(frozen=True)
-class OrderKey:
-    """One ``--order-by`` key: a field, ascending unless ``descending``."""
-
-    field: Field
-    descending: bool = False
-
-
 def parse_filter(text: str) -> Node | None:
     """Parse a filter expression; None when ``text`` is empty or blank."""
     parser = _Parser(text)
@@ -209,12 +130,25 @@ def parse_order_by(text: str) -> list[OrderKey]:
 
 # -- tokens -------------------------------------------------------------------------------
 
-TokenKind = Literal["word", "field", "string", "number", "op", "punct", "end"]
+TokenKind = Literal["punct", "op", "string", "number", "prefix", "word", "end"]
+_TOKEN = re.compile(
+    r"""\s*(?:
+      (?P<punct>[(),])
+    | (?P<op><=|>=|!=|<>|=(?!=)|<|>)
+    | (?P<string>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
+    | (?P<number>-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)(?![\w.])
+    | (?P<prefix>[A-Za-z_]\w*)\.(?:(?P<quoted>`(?:[^`\\]|\\.)*`)|(?P<key>[\w.\-/]+))
+    | (?P<word>[A-Za-z_]\w*+)(?!\.)
+    | (?P<end>\Z)
+    )""",
+    re.VERBOSE | re.DOTALL | re.ASCII,
+)
+_KINDS: tuple[TokenKind, ...] = ("punct", "op", "string", "number", "prefix", "word", "end")
 
 
 @dataclass(frozen=True)
 class _Token:
-    kind: TokenKind
+    kind: TokenKind  # a "prefix" token is a whole field: metrics.auc
     text: str  # the source text, quotes included
     pos: int
     value: Value | None = None  # decoded string, float, or canonical operator
@@ -224,92 +158,70 @@ class _Token:
 def _tokenize(text: str) -> list[_Token]:
     tokens: list[_Token] = []
     pos = 0
-    while True:
-        while pos < len(text) and text[pos].isspace():
-            pos += 1
-        if pos == len(text):
-            tokens.append(_Token("end", "", pos))
-            return tokens
-        token = _next_token(text, pos)
-        tokens.append(token)
-        pos += len(token.text)
+    while tokens[-1:] == [] or tokens[-1].kind != "end":
+        match = _TOKEN.match(text, pos)
+        if match is None:
+            raise _lex_error(text, len(text) - len(text[pos:].lstrip()))
+        tokens.append(_token(text, match))
+        pos = match.end()
+    return tokens
 
 
-def _next_token(text: str, pos: int) -> _Token:
-    char = text[pos]
-    if char in "(),":
-        return _Token("punct", char, pos)
-    if text.startswith("==", pos):
-        raise _error("'==' is not an operator", text, pos, "use '=' to compare")
-    for op, canonical in _OPERATORS.items():
-        if text.startswith(op, pos):
-            return _Token("op", op, pos, value=canonical)
-    if char in "'\"":
-        value, end = _read_quoted(text, pos)
-        return _Token("string", text[pos:end], pos, value=value)
-    if char.isdigit() or char in "-.":
-        return _read_number(text, pos)
-    if _WORD.match(text, pos):
-        return _read_word(text, pos)
-    hint = "backquotes name a key after a prefix, e.g. metrics.`val loss`" if char == "`" else None
-    raise _error(f"unexpected character {char!r}", text, pos, hint)
+def _token(text: str, match: re.Match[str]) -> _Token:
+    kind = next(kind for kind in _KINDS if match.group(kind) is not None)
+    source, pos = match.group(kind), match.start(kind)
+    if kind == "op":
+        return _Token(kind, source, pos, value=_OPERATORS[source])
+    if kind == "string":
+        return _Token(kind, source, pos, value=_unescape(source[1:-1]))
+    if kind == "number":
+        value = float(source)
+        if not math.isfinite(value):
+            raise _error(f"number {source!r} is out of range", text, pos)
+        return _Token(kind, source, pos, value=value)
+    if kind == "prefix":
+        return _field_token(text, match)
+    return _Token(kind, source, pos)
 
 
-def _read_quoted(text: str, start: int) -> tuple[str, int]:
-    """Decode the quoted string or backquoted key at ``start``; returns it and its end."""
-    quote, pos = text[start], start + 1
-    out: list[str] = []
-    while pos < len(text):
-        char = text[pos]
-        if char == quote:
-            return "".join(out), pos + 1
-        if char == "\\" and pos + 1 < len(text):
-            out.append(_ESCAPES.get(text[pos + 1], "\\" + text[pos + 1]))
-            pos += 2
-            continue
-        out.append(char)
-        pos += 1
-    what = "key" if quote == "`" else "string"
-    raise _error(f"unclosed {what} (no closing {quote})", text, start)
-
-
-def _read_number(text: str, pos: int) -> _Token:
-    match = _NUMBER.match(text, pos)
-    if match is None:
-        raise _error(f"unexpected character {text[pos]!r}", text, pos)
-    end = match.end()
-    if end < len(text) and (text[end].isalnum() or text[end] in "_."):
-        bad = re.split(r"[\s(),=<>!]", text[pos:], maxsplit=1)[0]
-        raise _error(f"invalid number {bad!r}", text, pos)
-    value = float(match.group())
-    if not math.isfinite(value):
-        raise _error(f"number {match.group()!r} is out of range", text, pos)
-    return _Token("number", match.group(), pos, value=value)
-
-
-def _read_word(text: str, pos: int) -> _Token:
-    """A keyword or attribute name, or a ``prefix.KEY`` field."""
-    match = _WORD.match(text, pos)
-    assert match is not None  # checked by the caller
-    word, end = match.group(), match.end()
-    if end >= len(text) or text[end] != ".":
-        return _Token("word", word, pos)
-    kind = _PREFIXES.get(word.lower())
-    if kind is None:
-        hint = _did_you_mean(word.lower(), tuple(_PREFIXES))
+def _field_token(text: str, match: re.Match[str]) -> _Token:
+    prefix, pos = match.group("prefix"), match.start("prefix")
+    field_kind = _PREFIXES.get(prefix.lower())
+    if field_kind is None:
+        hint = _did_you_mean(prefix.lower(), tuple(_PREFIXES))
         raise _error(
-            f"unknown prefix {word!r}", text, pos, hint or "use metrics., params. or tags."
+            f"unknown prefix {prefix!r}", text, pos, hint or "use metrics., params. or tags."
         )
-    if end + 1 < len(text) and text[end + 1] == "`":
-        key, key_end = _read_quoted(text, end + 1)
+    key = match.group("key")
+    if key is None:
+        key = _unescape(match.group("quoted")[1:-1])
         if not key:
-            raise _error("empty key", text, end + 1)
-    else:
-        key_match = _KEY.match(text, end + 1)
-        if key_match is None:
-            raise _error(f"expected a key after '{word}.'", text, end + 1)
-        key, key_end = key_match.group(), key_match.end()
-    return _Token("field", text[pos:key_end], pos, field=Field(kind, key))
+            raise _error("empty key", text, match.start("quoted"))
+    return _Token("prefix", text[pos : match.end()], pos, field=Field(field_kind, key))
+
+
+def _unescape(body: str) -> str:
+    return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m[1], m[0]), body, flags=re.DOTALL)
+
+
+def _lex_error(text: str, pos: int) -> SearchSyntaxError:
+    """Say why no token starts at ``pos``."""
+    char, rest = text[pos], text[pos:]
+    if char in "'\"" or (char == "`" and not re.match(r"`(?:[^`\\]|\\.)*`", rest, re.DOTALL)):
+        what = "key" if char == "`" else "string"
+        return _error(f"unclosed {what} (no closing {char})", text, pos)
+    if rest.startswith("=="):
+        return _error("'==' is not an operator", text, pos, "use '=' to compare")
+    if word := _WORD.match(rest):  # a prefix whose key is missing or unclosed
+        after = pos + word.end() + 1
+        if after < len(text) and text[after] == "`":
+            return _lex_error(text, after)
+        return _error(f"expected a key after {text[pos:after]!r}", text, after)
+    if re.match(r"-?\.?\d", rest):
+        bad = re.split(r"[\s(),=<>!]", rest, maxsplit=1)[0]
+        return _error(f"invalid number {bad!r}", text, pos)
+    hint = "backquotes name a key after a prefix, e.g. metrics.`val loss`" if char == "`" else None
+    return _error(f"unexpected character {char!r}", text, pos, hint)
 
 
 def _attribute(name: str, text: str, pos: int) -> str:
@@ -342,6 +254,7 @@ class _Parser:
         self.text = text
         self.tokens = _tokenize(text)
         self.index = 0
+        self.depth = 0
 
     def peek(self) -> _Token:
         return self.tokens[self.index]
@@ -362,7 +275,8 @@ class _Parser:
         return self.advance() if token.kind == "punct" and token.text == char else None
 
     def fail(self, head: str, token: _Token, hint: str | None = None) -> SearchSyntaxError:
-        got = f", got {token.text!r}" if token.kind != "end" else ""
+        shown = token.text if token.kind == "string" else repr(token.text)
+        got = f", got {shown}" if token.kind != "end" else ""
         return _error(head + got, self.text, token.pos, hint)
 
     def expect_end(self, expected: str) -> None:
@@ -377,20 +291,26 @@ class _Parser:
         items = [self.and_expr()]
         while self.accept_keyword("or"):
             items.append(self.and_expr())
-        return items[0] if len(items) == 1 else Or(tuple(items))
+        return Or(tuple(items)) if len(items) > 1 else items[0]
 
     def and_expr(self) -> Node:
         items = [self.not_expr()]
         while self.accept_keyword("and"):
             items.append(self.not_expr())
-        return items[0] if len(items) == 1 else And(tuple(items))
+        return And(tuple(items)) if len(items) > 1 else items[0]
 
     def not_expr(self) -> Node:
-        if self.accept_keyword("not"):
-            return Not(self.not_expr())
-        opening = self.accept_punct("(")
-        if opening is None:
+        opener = self.accept_keyword("not") or self.accept_punct("(")
+        if opener is None:
             return self.predicate()
+        self.depth += 1
+        if self.depth > MAX_DEPTH:  # deeper would exhaust Python's stack, here or in SQL
+            raise _error(f"more than {MAX_DEPTH} nested 'not' or '('", self.text, opener.pos)
+        node = self.group(opener) if opener.text == "(" else Not(self.not_expr())
+        self.depth -= 1
+        return node
+
+    def group(self, opening: _Token) -> Node:
         node = self.or_expr()
         if self.accept_punct(")") is None:
             token = self.peek()
@@ -399,16 +319,16 @@ class _Parser:
             raise self.fail("expected ')', 'and' or 'or'", token)
         return node
 
-    def field(self, expected: str = "a field") -> Field:
+    def field(self) -> Field:
         token = self.advance()
-        if token.field is not None:
+        if token.field is not None:  # a prefix token
             return token.field
         if token.kind == "word" and token.text.lower() not in _KEYWORDS:
             return Field("attribute", _attribute(token.text, self.text, token.pos))
         if token.kind == "end" and self.index > 0:
             previous = self.tokens[self.index - 1]
-            raise _error(f"expected {expected} after {previous.text!r}", self.text, token.pos)
-        raise self.fail(f"expected {expected}", token, "e.g. metrics.auc, params.model, status")
+            raise _error(f"expected a field after {previous.text!r}", self.text, token.pos)
+        raise self.fail("expected a field", token, "e.g. metrics.auc, params.model, status")
 
     def predicate(self) -> Node:
         start = self.peek()
@@ -443,7 +363,7 @@ class _Parser:
             raise self.fail(head, token, "test for a missing key with 'is null'")
         if token.kind == "word" and token.text.lower() not in _KEYWORDS:
             raise self.fail(head, token, f"quote text: '{token.text}'")
-        if token.kind == "field":
+        if token.kind == "prefix":
             raise self.fail(head, token, "comparing two fields is not supported")
         raise self.fail(head, token)
 
@@ -456,7 +376,8 @@ class _Parser:
             return token.value
         if field == Field("attribute", "status"):
             if op.value not in ("=", "!=", "in"):
-                raise self.fail("status supports =, !=, in and not in only", op)
+                head = f"status supports =, !=, in and not in, not {op.text!r}"
+                raise _error(head, self.text, op.pos)
             if token.value not in STATUSES:
                 hint = _did_you_mean(str(token.value), STATUSES)
                 raise self.fail(f"status is one of {', '.join(STATUSES)}", token, hint)
@@ -481,14 +402,14 @@ class _Parser:
     def like_pattern(self, field: Field, keyword: _Token) -> str:
         if field.numeric or field == Field("attribute", "status"):
             hint = "like works on params, tags, id, name, user and experiment"
-            raise self.fail(f"{field} cannot be matched with like", keyword, hint)
+            raise _error(f"{field} cannot be matched with like", self.text, keyword.pos, hint)
         token = self.advance()
         if token.kind != "string":
             raise self.fail(f"expected a quoted pattern after {keyword.text!r}", token)
         pattern = str(token.value)
         if re.search(r"(?<!\\)(?:\\\\)*\\$", pattern):
             hint = "to match a backslash, write four: '\\\\\\\\'"
-            raise self.fail("like pattern ends with a lone '\\'", token, hint)
+            raise _error("like pattern ends with a lone '\\'", self.text, token.pos, hint)
         return pattern
 
     def is_null(self, field: Field, start: _Token, negated: bool) -> IsNull:

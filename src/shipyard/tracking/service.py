@@ -142,6 +142,31 @@ class RunService:
             raise NotFound(f"no run with id {run_id!r}; `shipyard runs list` shows them")
         return _to_run(rows[0])
 
+    def search(
+        self,
+        *,
+        experiment: str | None = None,
+        filter: str | None = None,
+        order_by: str | None = None,
+        limit: int | None = 100,
+    ) -> list[Run]:
+        """Runs matching ``filter`` (the search language), in ``order_by`` order."""
+        from shipyard.storage.sql.run_search import search_runs_query
+        from shipyard.tracking.search import parse_filter, parse_order_by
+
+        node = parse_filter(filter or "")
+        order = parse_order_by(order_by or "")
+        with self._db.read() as conn:
+            ids = None
+            if experiment is not None:
+                found = self._store.experiment_id(conn, experiment)
+                if found is None:
+                    raise NotFound(f"no experiment named {experiment!r}")
+                ids = [found]
+            query = search_runs_query(node, order, experiment_ids=ids, limit=limit)
+            run_ids = [row[0] for row in conn.execute(query)]
+            return [_to_run(row) for row in self._store.load(conn, run_ids)]
+
     def history(self, run_id: str, key: str) -> list[MetricPoint]:
         """Every point of metric ``key`` of a run, in step order."""
         with self._db.read() as conn:

@@ -109,6 +109,12 @@ class SqlRunStore:
         query = select(experiments.c.id).where(experiments.c.name == name)
         return int(conn.execute(query).scalar_one())
 
+    def experiment_id(self, conn: Connection, name: str) -> int | None:
+        """The id of experiment ``name``, or None."""
+        query = select(experiments.c.id).where(experiments.c.name == name)
+        value = conn.execute(query).scalar_one_or_none()
+        return None if value is None else int(value)
+
     def insert_run(self, conn: Connection, row: dict[str, Any]) -> None:
         """Store a new run row."""
         conn.execute(runs.insert().values(row))
