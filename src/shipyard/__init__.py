@@ -14,17 +14,20 @@ from shipyard._version import __version__
 
 if TYPE_CHECKING:
     from shipyard.errors import ShipyardError
+    from shipyard.tracking.autolog import autolog
     from shipyard.workspace import Workspace, connect, init_workspace
 
 __all__ = [
     "ShipyardError",
     "Workspace",
     "__version__",
+    "autolog",
     "connect",
     "init_workspace",
 ]
 
 _LAZY = {
+    "autolog": "shipyard.tracking.autolog",
     "ShipyardError": "shipyard.errors",
     "Workspace": "shipyard.workspace",
     "connect": "shipyard.workspace",

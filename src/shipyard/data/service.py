@@ -33,6 +33,9 @@ if TYPE_CHECKING:
     from shipyard.storage.content import ContentStore
 
 
+DATASET_ATTR = "shipyard.dataset"  # DataFrame.attrs key naming the version it came from
+
+
 @dataclass(frozen=True)
 class AddResult:
     """The version an add produced (or found unchanged) and the work it took."""
@@ -226,8 +229,16 @@ class DatasetService:
         return version
 
     def load(self, ref: str) -> pd.DataFrame:
-        """A tabular version as a pandas DataFrame (bytes verified first)."""
-        return self.load_table(ref).to_pandas()
+        """A tabular version as a pandas DataFrame (bytes verified first).
+
+        The frame remembers where it came from in ``frame.attrs["shipyard.dataset"]``
+        (pandas carries ``attrs`` through selections and slices), which is how
+        ``shipyard.autolog`` links a model trained on it to the dataset version.
+        """
+        version = self.get(ref)
+        frame = self.load_table(version.ref).to_pandas()
+        frame.attrs[DATASET_ATTR] = version.ref
+        return frame
 
     def load_table(self, ref: str) -> Any:
         """A tabular version as a pyarrow Table (bytes verified first)."""

@@ -7,6 +7,7 @@ raises (killed on Ctrl-C), flushing every buffered point first, and re-raises.
 
 from __future__ import annotations
 
+import contextvars
 import numbers
 import re
 import threading
@@ -22,6 +23,9 @@ if TYPE_CHECKING:
     from shipyard.entities import Run
     from shipyard.tracking.service import RunService
 
+_current: contextvars.ContextVar[ActiveRun | None] = contextvars.ContextVar(
+    "shipyard_current_run", default=None
+)
 KEY_PATTERN = re.compile(r"[A-Za-z0-9_.\-/ ]{1,250}")
 
 
@@ -35,6 +39,7 @@ class ActiveRun:
         self._steps: dict[str, int] = {}
         self._steps_lock = threading.Lock()
         self._ended = False
+        self._token: contextvars.Token[ActiveRun | None] | None = None
 
     def log_param(self, key: str, value: Any) -> None:
         """Set one param (a param never changes once set)."""
@@ -67,6 +72,10 @@ class ActiveRun:
         for key, value in metrics.items():
             self.log_metric(key, value, step)
 
+    def add_inputs(self, inputs: list[str]) -> None:
+        """Link more dataset versions (refs) to this run."""
+        self._service.write_inputs(self.id, inputs)
+
     def flush(self) -> int:
         """Write buffered points now; returns how many."""
         return self._buffer.flush()
@@ -87,6 +96,7 @@ class ActiveRun:
         return self._service.get(self.id)
 
     def __enter__(self) -> ActiveRun:
+        self._token = _current.set(self)
         return self
 
     def __exit__(
@@ -95,6 +105,9 @@ class ActiveRun:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if self._token is not None:
+            _current.reset(self._token)
+            self._token = None
         if exc_type is None:
             self.end("finished")
         else:
@@ -102,6 +115,11 @@ class ActiveRun:
 
     def __repr__(self) -> str:
         return f"ActiveRun({self.id!r})"
+
+
+def current_run() -> ActiveRun | None:
+    """The innermost run entered with ``with ws.start_run(...)`` in this context, if any."""
+    return _current.get()
 
 
 def check_key(key: Any) -> str:

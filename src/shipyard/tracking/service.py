@@ -108,6 +108,19 @@ class RunService:
             if fresh:
                 self._record(conn, "run.params", run_id, fresh)
 
+    def write_inputs(self, run_id: str, refs: Iterable[DatasetVersion | str]) -> None:
+        """Link dataset versions to a run that is still running."""
+        linked = [self._resolve_input(item) for item in refs]
+        with self._db.write() as conn:
+            self._require_running(conn, run_id)
+            known = set(self._store.inputs(conn, run_id))
+            fresh = [pair for pair in dict.fromkeys(linked) if pair not in known]
+            self._store.add_inputs(conn, run_id, fresh)
+            if fresh:
+                self._record(
+                    conn, "run.inputs", run_id, {"inputs": [f"{d}@v{v}" for d, v in fresh]}
+                )
+
     def write_tags(self, run_id: str, tags: dict[str, str]) -> None:
         """Set tags on a run."""
         with self._db.write() as conn:

@@ -151,6 +151,13 @@ class SqlRunStore:
             run_tags.insert(), [{"run_id": run_id, "key": k, "value": v} for k, v in tags.items()]
         )
 
+    def inputs(self, conn: Connection, run_id: str) -> list[tuple[str, int]]:
+        """The (dataset, version) pairs linked to a run."""
+        query = select(run_inputs.c.dataset, run_inputs.c.version).where(
+            run_inputs.c.run_id == run_id
+        )
+        return [(str(d), int(v)) for d, v in conn.execute(query)]
+
     def add_inputs(self, conn: Connection, run_id: str, inputs: list[tuple[str, int]]) -> None:
         """Link dataset versions to a run (lineage)."""
         rows = [{"run_id": run_id, "dataset": d, "version": v} for d, v in dict.fromkeys(inputs)]
