@@ -132,3 +132,46 @@ class Run:
     inputs: list[str] = field(default_factory=list)
     code_version: dict[str, Any] | None = None
     environment: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class User:
+    """Someone who may call a shared server; ``role`` is one of viewer, editor, approver, admin.
+
+    A user is a mutable pointer like a setting: its role can change and it can be
+    disabled, each change audited. Users are never deleted, so the audit trail's actors
+    keep pointing at someone.
+    """
+
+    name: str
+    role: str
+    created_at: str
+    created_by: str
+    disabled: bool = False
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """An API token as it is stored: everything but the secret, which is kept only hashed.
+
+    Times are ISO-8601 UTC strings; ``expires_at``, ``revoked_at`` and ``last_used_at``
+    are None when the token never expires, was not revoked, or was never used.
+    """
+
+    id: str
+    user: str
+    label: str | None
+    created_at: str
+    created_by: str
+    expires_at: str | None = None
+    revoked_at: str | None = None
+    last_used_at: str | None = None
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a request acts as: the user, the role the user holds now, and the token used."""
+
+    user: str
+    role: str
+    token_id: str | None = None

@@ -6,6 +6,7 @@ command that only reads metadata never touches the blob store (or imports s3fs).
 
 from __future__ import annotations
 
+import copy
 import getpass
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -18,6 +19,7 @@ from shipyard.storage.sql.migrate import ensure_schema
 
 if TYPE_CHECKING:
     from shipyard.data.service import DatasetService
+    from shipyard.governance.access import AccessService
     from shipyard.storage.content import ContentStore
     from shipyard.tracking.service import RunService
     from shipyard.workspace.settings import SettingsService
@@ -29,6 +31,9 @@ def local_actor() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
+
+
+_SHARED_BY_ACTORS = frozenset({"audit", "blobs"})  # stores, not services: actor-free
 
 
 @dataclass
@@ -75,11 +80,27 @@ class Platform:
         )
 
     @cached_property
+    def access(self) -> AccessService:
+        """Users, roles and API tokens (audited); authentication for the server."""
+        from shipyard.governance.access import AccessService
+
+        return AccessService(self.db, self.audit, self.actor)
+
+    @cached_property
     def runs(self) -> RunService:
         """Experiment tracking."""
         from shipyard.tracking.service import RunService
 
         return RunService(self.db, self.audit, self.actor, self.datasets)
+
+    def as_actor(self, actor: str) -> Platform:
+        """The same stores, with writes attributed to ``actor`` (one per server request)."""
+        other = copy.copy(self)
+        other.actor = actor
+        for name, attribute in vars(Platform).items():  # services are built for one actor
+            if isinstance(attribute, cached_property) and name not in _SHARED_BY_ACTORS:
+                other.__dict__.pop(name, None)
+        return other
 
     def close(self) -> None:
         """Release database connections."""

@@ -187,3 +187,12 @@ def test_hoisting_keeps_arguments_after_double_dash() -> None:
         "--home",
         "y",
     ]
+
+
+def test_server_refuses_no_auth_off_loopback(
+    outside: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_json(capsys, "init")
+    code, _, err = run(capsys, "server", "--host", "0.0.0.0", "--no-auth")
+    assert code == 1
+    assert "loopback" in err

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from shipyard.cli import audit, data, db, runs, settings, workspace
+from shipyard.cli import access, audit, data, db, runs, server, settings, workspace
 from shipyard.cli.state import options
 
 HELP = """shipyard: version data, track and register models, serve and monitor them,
@@ -60,11 +60,14 @@ def build_app() -> typer.Typer:
     )
     app.callback()(_root)
     workspace.register(app)
+    server.register(app)
     app.add_typer(data.app, name="data")
     app.add_typer(runs.app, name="runs")
     app.add_typer(audit.app, name="audit")
     app.add_typer(db.app, name="db")
     app.add_typer(settings.app, name="settings")
+    app.add_typer(access.users_app, name="users")
+    app.add_typer(access.tokens_app, name="tokens")
     return app
 
 

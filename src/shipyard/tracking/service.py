@@ -49,7 +49,22 @@ class RunService:
         tags: dict[str, Any] | None = None,
         capture_code: bool = True,
     ) -> ActiveRun:
-        """Create a running run in ``experiment`` linked to the dataset versions ``inputs``."""
+        """Start a run in ``experiment`` linked to the dataset versions ``inputs``."""
+        run_id = self.create(
+            experiment, name=name, inputs=inputs, tags=tags, capture_code=capture_code
+        )
+        return ActiveRun(self, run_id)
+
+    def create(
+        self,
+        experiment: str = "default",
+        *,
+        name: str | None = None,
+        inputs: Iterable[DatasetVersion | str] = (),
+        tags: dict[str, Any] | None = None,
+        capture_code: bool = True,
+    ) -> str:
+        """Create a running run and return its id (``start`` wraps it for logging)."""
         _check_name("experiment", experiment)
         run_id = uuid.uuid4().hex
         name = name or f"run-{run_id[:8]}"
@@ -85,7 +100,7 @@ class RunService:
                     "inputs": [f"{d}@v{v}" for d, v in linked],
                 },
             )
-        return ActiveRun(self, run_id)
+        return run_id
 
     def write_params(self, run_id: str, params: dict[str, str]) -> None:
         """Store params; setting one again to a different value is a Conflict."""

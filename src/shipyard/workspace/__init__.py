@@ -15,6 +15,7 @@ from shipyard.platform import Platform, open_platform
 if TYPE_CHECKING:
     from shipyard.data.service import DatasetService
     from shipyard.entities import DatasetVersion
+    from shipyard.governance.access import AccessService
     from shipyard.governance.audit import AuditTrail
     from shipyard.storage.content import ContentStore
     from shipyard.tracking.active import ActiveRun
@@ -37,6 +38,11 @@ class Workspace:
     def actor(self) -> str:
         """Who the writes of this workspace object are attributed to."""
         return self._platform.actor
+
+    @property
+    def access(self) -> AccessService:
+        """Users, roles and API tokens of a shared server (every change audited)."""
+        return self._platform.access
 
     @property
     def audit(self) -> AuditTrail:
