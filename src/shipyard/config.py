@@ -131,6 +131,12 @@ def resolve(
     )
 
 
+def server(env: Mapping[str, str] | None = None) -> tuple[str | None, str | None]:
+    """``SHIPYARD_SERVER`` and ``SHIPYARD_TOKEN``: act through a server when set."""
+    env = os.environ if env is None else env
+    return env.get(ENV_SERVER) or None, env.get(ENV_TOKEN) or None
+
+
 def write_config(home: Path) -> Path:
     """Write a fresh ``config.toml`` into ``home`` (relative paths, so the folder can move)."""
     path = home / CONFIG_FILENAME

@@ -121,3 +121,25 @@ class StorageError(ShipyardError):
 
     code = "storage_error"
     http_status = 503
+
+
+def from_document(document: Any, status: int) -> ShipyardError:
+    """Rebuild the error a server answered with (the client side of the JSON shape)."""
+    body = document.get("error") if isinstance(document, dict) else None
+    if not isinstance(body, dict):
+        return StorageError(f"the server answered {status} without an error document")
+    code, message = body.get("code"), str(body.get("message") or f"HTTP {status}")
+    cls = _by_code().get(str(code), ShipyardError)
+    return cls(
+        message, details=body.get("details") if isinstance(body.get("details"), list) else None
+    )
+
+
+def _by_code() -> dict[str, type[ShipyardError]]:
+    found: dict[str, type[ShipyardError]] = {}
+    pending: list[type[ShipyardError]] = [ShipyardError]
+    while pending:
+        cls = pending.pop()
+        found.setdefault(cls.code, cls)
+        pending.extend(cls.__subclasses__())
+    return found

@@ -21,7 +21,7 @@ def test_a_run_round_trip(open_api: Client) -> None:
         {"key": "auc", "value": 0.7 + i / 100, "step": i, "timestamp": 1.0 + i} for i in range(5)
     ]
     written = open_api.post(f"/api/v1/runs/{run_id}/metrics", json={"points": points})
-    assert written.json() == {"run_id": run_id, "written": 5}
+    assert written.json() == {"run_id": run_id, "written": 5, "duplicate": False}
     ended = open_api.post(f"/api/v1/runs/{run_id}/end", json={"status": "finished"})
     assert ended.json()["status"] == "finished"
     assert ended.json()["metrics"] == {"auc": pytest.approx(0.74)}

@@ -23,7 +23,11 @@ options = GlobalOptions()
 
 
 def open_workspace() -> Workspace:
-    """The workspace named by ``--home``, ``SHIPYARD_HOME`` or the nearest ``.shipyard/``."""
+    """The workspace named by ``--home``, ``SHIPYARD_HOME`` or the nearest ``.shipyard/``.
+
+    With ``SHIPYARD_SERVER`` set (and no ``--home``), commands act through that server;
+    its client offers the same methods for what the server serves.
+    """
     from shipyard.workspace import connect
 
-    return connect(options.home)
+    return connect(options.home)  # type: ignore[return-value]

@@ -91,13 +91,13 @@ def run_quickstart(
 
 
 def _stages(run: _Runner, root: Path, rows: int) -> None:
-    from shipyard.workspace import connect, init_workspace
+    from shipyard.workspace import init_workspace, open_local
 
     with run.step("create workspace") as detail:
         _prepare(root)
         home, _ = init_workspace(root)
         detail.append(f"{home}")
-    with connect(home) as ws:
+    with open_local(home) as ws:
         with run.step("generate demo data") as detail:
             path = _write_demo_data(root, rows, snapshot=1)
             detail.append(f"{rows:,} credit applications (seed 7) -> {path}")

@@ -31,6 +31,18 @@ class Params(BaseModel):
     params: dict[str, str | int | float | bool]
 
 
+class Tags(BaseModel):
+    """Tags to set."""
+
+    tags: dict[str, str | int | float | bool]
+
+
+class Inputs(BaseModel):
+    """Dataset versions to link."""
+
+    inputs: list[str]
+
+
 class Point(BaseModel):
     """One metric point."""
 
@@ -44,6 +56,11 @@ class MetricBatch(BaseModel):
     """Metric points written in one transaction."""
 
     points: list[Point] = Field(max_length=100_000)
+    batch_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="a client-chosen id: the same batch sent again is applied once",
+    )
 
 
 class RunEnd(BaseModel):
@@ -97,6 +114,22 @@ def log_params(run_id: str, body: Params, platform: Editor) -> dict[str, Any]:
     return {"run_id": run_id, "params": len(body.params)}
 
 
+@router.post("/{run_id}/tags")
+def set_tags(run_id: str, body: Tags, platform: Editor) -> dict[str, Any]:
+    """Set tags."""
+    from shipyard.tracking.active import check_key
+
+    platform.runs.write_tags(run_id, {check_key(k): str(v) for k, v in body.tags.items()})
+    return {"run_id": run_id, "tags": len(body.tags)}
+
+
+@router.post("/{run_id}/inputs")
+def add_inputs(run_id: str, body: Inputs, platform: Editor) -> dict[str, Any]:
+    """Link dataset versions."""
+    platform.runs.write_inputs(run_id, body.inputs)
+    return {"run_id": run_id, "inputs": len(body.inputs)}
+
+
 @router.post("/{run_id}/metrics")
 def log_metrics(run_id: str, body: MetricBatch, platform: Editor) -> dict[str, Any]:
     """Append one batch of metric points."""
@@ -105,9 +138,8 @@ def log_metrics(run_id: str, body: MetricBatch, platform: Editor) -> dict[str, A
     points = [
         (check_key(p.key), p.step, check_number(p.key, p.value), p.timestamp) for p in body.points
     ]
-    if points:
-        platform.runs.write_metrics(run_id, points)
-    return {"run_id": run_id, "written": len(points)}
+    applied = platform.runs.write_metrics(run_id, points, body.batch_id) if points else True
+    return {"run_id": run_id, "written": len(points) if applied else 0, "duplicate": not applied}
 
 
 @router.post("/{run_id}/end")

@@ -14,14 +14,30 @@ import threading
 import time
 from math import isfinite
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from shipyard.errors import ValidationError
 from shipyard.tracking.buffer import MetricBuffer
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from shipyard.entities import Run
-    from shipyard.tracking.service import RunService
+    from shipyard.tracking.buffer import Point
+
+
+class RunBackend(Protocol):
+    """What an active run writes through: the run service, or a client of a server."""
+
+    def write_params(self, run_id: str, params: dict[str, str]) -> None: ...
+    def write_tags(self, run_id: str, tags: dict[str, str]) -> None: ...
+    def write_inputs(self, run_id: str, refs: Sequence[Any]) -> None: ...
+    def write_metrics(
+        self, run_id: str, points: Sequence[Point], batch_id: str | None = None
+    ) -> bool: ...
+    def finish(self, run_id: str, status: str) -> None: ...
+    def get(self, run_id: str) -> Run: ...
+
 
 _current: contextvars.ContextVar[ActiveRun | None] = contextvars.ContextVar(
     "shipyard_current_run", default=None
@@ -32,10 +48,10 @@ KEY_PATTERN = re.compile(r"[A-Za-z0-9_.\-/ ]{1,250}")
 class ActiveRun:
     """A run in progress; use it as a context manager."""
 
-    def __init__(self, service: RunService, run_id: str) -> None:
+    def __init__(self, service: RunBackend, run_id: str) -> None:
         self.id = run_id
         self._service = service
-        self._buffer = MetricBuffer(lambda batch: service.write_metrics(run_id, batch))
+        self._buffer = MetricBuffer(lambda batch, ids: service.write_metrics(run_id, batch, ids))
         self._steps: dict[str, int] = {}
         self._steps_lock = threading.Lock()
         self._ended = False

@@ -2,8 +2,10 @@
 
 Points are written in batches, one transaction each: when the buffer holds
 ``max_points``, when its oldest point is ``max_age`` seconds old (a background timer),
-when the run ends or fails, on ``flush()``, and at interpreter exit. A batch that fails
-to write stays in the buffer for the next attempt, so nothing is lost at a normal exit.
+when the run ends or fails, on ``flush()``, and at interpreter exit. Each batch gets an
+id when it is taken from the buffer; a batch that fails to write is kept, with the same
+id, and sent first at the next flush. The writer uses the id to apply a batch once even
+when an answer was lost and the batch arrives twice, so every point lands exactly once.
 """
 
 from __future__ import annotations
@@ -11,11 +13,12 @@ from __future__ import annotations
 import atexit
 import contextlib
 import threading
+import uuid
 import weakref
 from collections.abc import Callable
 
 Point = tuple[str, int, float, float]  # key, step, value, timestamp
-Writer = Callable[[list[Point]], None]
+Writer = Callable[[list[Point], str], object]  # (points, batch id)
 
 MAX_POINTS = 1000
 MAX_AGE_S = 2.0
@@ -33,6 +36,7 @@ class MetricBuffer:
         self._max_points = max_points
         self._max_age = max_age
         self._points: list[Point] = []
+        self._failed: tuple[list[Point], str] | None = None  # retried first, same id
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._timer: threading.Timer | None = None
@@ -53,23 +57,29 @@ class MetricBuffer:
     def flush(self) -> int:
         """Write every buffered point now; returns how many were written."""
         with self._flush_lock:
+            written = 0
+            if self._failed is not None:
+                written += self._send(*self._failed)
             with self._lock:
                 batch, self._points = self._points, []
                 self._cancel_timer()
-            if not batch:
-                return 0
-            try:
-                self._write(batch)
-            except BaseException:
-                with self._lock:  # keep them for the next attempt, in order
-                    self._points = batch + self._points
-                raise
-            return len(batch)
+            if batch:
+                written += self._send(batch, uuid.uuid4().hex)
+            return written
+
+    def _send(self, batch: list[Point], batch_id: str) -> int:
+        try:
+            self._write(batch, batch_id)
+        except BaseException:
+            self._failed = (batch, batch_id)  # the same id next time: applied at most once
+            raise
+        self._failed = None
+        return len(batch)
 
     def pending(self) -> int:
         """How many points wait to be written."""
         with self._lock:
-            return len(self._points)
+            return len(self._points) + (len(self._failed[0]) if self._failed else 0)
 
     def close(self) -> None:
         """Flush and stop the timer."""

@@ -143,13 +143,24 @@ class RunService:
             self._store.put_tags(conn, run_id, tags)
             self._record(conn, "run.tags", run_id, tags)
 
-    def write_metrics(self, run_id: str, points: Sequence[Point]) -> None:
-        """Append one batch of points in one transaction."""
+    def write_metrics(
+        self, run_id: str, points: Sequence[Point], batch_id: str | None = None
+    ) -> bool:
+        """Append one batch of points in one transaction; False if ``batch_id`` was seen.
+
+        A client that lost the answer to a batch sends it again with the same id; the
+        second copy is recognized and dropped, so every point lands exactly once.
+        """
         with self._db.write() as conn:
             self._require_running(conn, run_id)
+            if batch_id is not None and not self._store.claim_batch(
+                conn, run_id, batch_id, len(points)
+            ):
+                return False
             self._store.append_metrics(conn, run_id, list(points))
             keys = sorted({p[0] for p in points})
             self._record(conn, "run.metrics", run_id, {"points": len(points), "keys": keys[:20]})
+        return True
 
     def finish(self, run_id: str, status: str) -> None:
         """Close a running run with ``status``."""

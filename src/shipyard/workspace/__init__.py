@@ -13,6 +13,7 @@ from shipyard.errors import ConfigError
 from shipyard.platform import Platform, open_platform
 
 if TYPE_CHECKING:
+    from shipyard.client.workspace import RemoteWorkspace
     from shipyard.data.service import DatasetService
     from shipyard.entities import DatasetVersion
     from shipyard.governance.access import AccessService
@@ -104,15 +105,28 @@ def connect(
     *,
     token: str | None = None,
     actor: str | None = None,
-) -> Workspace:
-    """Open a workspace: the nearest one (default), one at a path, or a server URL."""
+) -> Workspace | RemoteWorkspace:
+    """Open a workspace: a server URL, a path, ``SHIPYARD_SERVER``, or the nearest one."""
     if isinstance(target, str) and target.startswith(("http://", "https://")):
-        raise ConfigError(
-            f"cannot connect to {target!r}: remote workspaces need the shipyard server, "
-            "which this version does not include yet"
-        )
-    settings = config.resolve(target)
-    return Workspace(open_platform(settings, actor=actor))
+        return _remote(target, token)
+    if target is None:
+        server, env_token = config.server()
+        if server:
+            return _remote(server, token or env_token)
+    return open_local(target, actor=actor)
+
+
+def open_local(
+    target: str | os.PathLike[str] | None = None, *, actor: str | None = None
+) -> Workspace:
+    """Open a workspace on its stores directly (never through a server)."""
+    return Workspace(open_platform(config.resolve(target), actor=actor))
+
+
+def _remote(url: str, token: str | None) -> RemoteWorkspace:
+    from shipyard.client.workspace import RemoteWorkspace
+
+    return RemoteWorkspace(url, token)
 
 
 def init_workspace(

@@ -90,6 +90,14 @@ run_latest_metrics = Table(
     Index("ix_run_latest_metrics_key_value", "key", "value"),
 )
 
+run_metric_batches = Table(
+    "run_metric_batches",
+    metadata,
+    Column("run_id", String(32), ForeignKey("runs.id"), primary_key=True),
+    Column("batch_id", String(64), primary_key=True),
+    Column("points", Integer, nullable=False),
+)
+
 run_inputs = Table(
     "run_inputs",
     metadata,
@@ -188,6 +196,15 @@ class SqlRunStore:
                 where=run_latest_metrics.c.step <= step,
             )
             conn.execute(statement)
+
+    def claim_batch(self, conn: Connection, run_id: str, batch_id: str, points: int) -> bool:
+        """Record ``batch_id`` for the run; False when it was applied before (a retry)."""
+        insert = _insert_for(conn)(run_metric_batches).values(
+            run_id=run_id, batch_id=batch_id, points=points
+        )
+        statement = insert.on_conflict_do_nothing(index_elements=["run_id", "batch_id"])
+        # RETURNING, not rowcount: drivers disagree on rowcount for a skipped insert.
+        return conn.execute(statement.returning(run_metric_batches.c.batch_id)).first() is not None
 
     def history(self, conn: Connection, run_id: str, key: str) -> list[tuple[int, float, float]]:
         """Every point of one metric, in step order."""

@@ -1,0 +1,59 @@
+"""A workspace on a server: ``sy.connect("http://host:port", token=...)``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from types import TracebackType
+from typing import Any
+
+from shipyard.client.http import Api
+from shipyard.client.runs import RemoteRunService
+from shipyard.entities import DatasetVersion
+from shipyard.errors import ConfigError
+from shipyard.tracking.active import ActiveRun
+
+
+class RemoteWorkspace:
+    """The parts of the Python surface a server offers today: runs (more to come)."""
+
+    def __init__(self, url: str, token: str | None) -> None:
+        self.url = url
+        self._api = Api(url, token)
+        self.runs = RemoteRunService(self._api)
+
+    def start_run(
+        self,
+        experiment: str = "default",
+        *,
+        name: str | None = None,
+        inputs: Iterable[DatasetVersion | str] = (),
+        tags: dict[str, Any] | None = None,
+    ) -> ActiveRun:
+        """Start a run on the server; use it as a context manager."""
+        return self.runs.start(experiment, name=name, inputs=inputs, tags=tags)
+
+    def __getattr__(self, name: str) -> Any:
+        if name in {"data", "blobs", "audit", "settings", "access"}:
+            raise ConfigError(
+                f"ws.{name} is not available through a server yet (this version serves runs); "
+                "use a workspace opened on the store itself"
+            )
+        raise AttributeError(name)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._api.close()
+
+    def __enter__(self) -> RemoteWorkspace:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"RemoteWorkspace({self.url!r})"
