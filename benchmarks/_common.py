@@ -7,6 +7,7 @@ go to ``.bench/results/<name>.json``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -216,3 +217,27 @@ def write_results(name: str, results: Mapping[str, Any]) -> Path:
     path = RESULTS_DIR / f"{name}.json"
     path.write_text(json.dumps(results, indent=2, sort_keys=False) + "\n")
     return path
+
+
+def percentile(samples: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile (0-100) of ``samples``, interpolated between closest ranks."""
+    if not samples:
+        raise ValueError("no samples for a percentile")
+    if not 0 <= q <= 100:
+        raise ValueError(f"percentile must be within 0-100, got {q!r}")
+    ordered = sorted(samples)
+    rank = (len(ordered) - 1) * q / 100
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def source_fingerprint(package: Path = REPO / "src" / "shipyard") -> str:
+    """A short digest of the ``.py`` files under ``package`` as they are now.
+
+    The tree may hold uncommitted edits, so the commit alone would not say what ran.
+    """
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(REPO).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]

@@ -372,6 +372,27 @@ ORDERS: list[tuple[str, str, Callable[[FakeRun], bool], str, dict[str, Any]]] = 
         "metrics.auc desc",
         {"limit": 5},
     ),
+    (
+        "filter-and-same-key-order",
+        "status = 'finished' and metrics.auc <= 0.9",
+        lambda r: r.status == "finished" and r.metric("auc") <= 0.9,
+        "metrics.auc, name",
+        {"limit": 7},
+    ),
+    (
+        "param-in-same-key-order",
+        "params.model in ('rf', 'lr')",
+        lambda r: has(r.params, "model", lambda v: v in ("rf", "lr")),
+        "params.model desc",
+        {},
+    ),
+    (
+        "negated-same-key-keeps-missing",
+        "not metrics.auc > 0.6",
+        lambda r: not r.metric("auc") > 0.6,
+        "metrics.auc desc",
+        {},
+    ),
     ("experiment-ids-limit", "", everything, "", {"experiment_ids": [2], "limit": 7}),
     (
         "experiment-ids-filter",
