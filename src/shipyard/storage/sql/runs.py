@@ -20,11 +20,13 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     delete,
     select,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.elements import BindParameter
 
 from shipyard.storage.sql.schema import metadata
 
@@ -216,34 +218,45 @@ class SqlRunStore:
         return [(int(step), float(value), float(t)) for step, value, t in conn.execute(query)]
 
     def load(self, conn: Connection, ids: list[str]) -> list[dict[str, Any]]:
-        """Runs with their params, latest metrics, tags and inputs, in the order of ``ids``."""
+        """Runs with their params, latest metrics, tags and inputs, in the order of ``ids``.
+
+        Five prebuilt statements with one expanding parameter (no per-id coercion, cached
+        compilation) and rows fetched in bulk: this is most of a search's time.
+        """
         if not ids:
             return []
-        query = (
-            select(runs, experiments.c.name.label("experiment"))
-            .join(experiments, experiments.c.id == runs.c.experiment_id)
-            .where(runs.c.id.in_(ids))
-        )
+        bound = {"ids": ids}
         found = {
-            row.id: {**row._mapping, "params": {}, "metrics": {}, "tags": {}, "inputs": []}
-            for row in conn.execute(query)
+            row["id"]: {**row, "params": {}, "metrics": {}, "tags": {}, "inputs": []}
+            for row in conn.execute(_LOAD_RUNS, bound).mappings().all()
         }
-        for table, field in (
-            (run_params, "params"),
-            (run_tags, "tags"),
-            (run_latest_metrics, "metrics"),
-        ):
-            rows = conn.execute(
-                select(table.c.run_id, table.c.key, table.c.value).where(table.c.run_id.in_(ids))
-            )
-            for run_id, key, value in rows:
+        for field, statement in _LOAD_KEYED:
+            for run_id, key, value in conn.execute(statement, bound).all():
                 found[run_id][field][key] = value
-        inputs = conn.execute(
-            select(run_inputs).where(run_inputs.c.run_id.in_(ids)).order_by(run_inputs.c.dataset)
-        )
-        for row in inputs:
-            found[row.run_id]["inputs"].append(f"{row.dataset}@v{row.version}")
+        for run_id, dataset, version in conn.execute(_LOAD_INPUTS, bound).all():
+            found[run_id]["inputs"].append(f"{dataset}@v{version}")
         return [found[i] for i in ids if i in found]
+
+
+_IDS: BindParameter[Any] = bindparam("ids", expanding=True)
+_LOAD_RUNS = (
+    select(runs, experiments.c.name.label("experiment"))
+    .join(experiments, experiments.c.id == runs.c.experiment_id)
+    .where(runs.c.id.in_(_IDS))
+)
+_LOAD_KEYED = [
+    (field, select(table.c.run_id, table.c.key, table.c.value).where(table.c.run_id.in_(_IDS)))
+    for field, table in (
+        ("params", run_params),
+        ("tags", run_tags),
+        ("metrics", run_latest_metrics),
+    )
+]
+_LOAD_INPUTS = (
+    select(run_inputs.c.run_id, run_inputs.c.dataset, run_inputs.c.version)
+    .where(run_inputs.c.run_id.in_(_IDS))
+    .order_by(run_inputs.c.dataset)
+)
 
 
 def _insert_for(conn: Connection) -> Any:
