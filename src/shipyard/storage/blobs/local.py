@@ -35,6 +35,15 @@ from shipyard.storage.blobs import (
 __all__ = ["TEMP_DIR_NAME", "LocalBlobBackend"]
 
 TEMP_DIR_NAME = ".tmp"
+_pid = os.getpid()  # cached: a system call per blob shows on adds of many small files
+
+
+def _remember_pid() -> None:
+    global _pid
+    _pid = os.getpid()
+
+
+os.register_at_fork(after_in_child=_remember_pid)
 _FILE_MODE = 0o644
 _OPTIONS = ("fsync",)
 
@@ -72,7 +81,7 @@ class LocalBlobBackend:
 
     def stage(self) -> StagedBlob:
         """Start a write into a temp file under ``<root>/.tmp/``."""
-        name = f"stage-{os.getpid()}-{threading.get_ident()}-{next(self._names)}.part"
+        name = f"stage-{_pid}-{threading.get_ident()}-{next(self._names)}.part"
         temp = os.path.join(self._root, TEMP_DIR_NAME, name)
         try:
             fd = self._create(temp)
