@@ -25,14 +25,13 @@ import argparse
 import hashlib
 import io
 import json
-import operator
 import os
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +43,6 @@ from _common import (
     REPO,
     CommandFailed,
     machine_info,
-    markdown_table,
     peer_venv,
     peer_venv_current,
     run,
@@ -54,6 +52,7 @@ from _common import (
     venv_bin,
     write_results,
 )
+from _scenarios import Check, Scenario, report
 
 NAME = "data_vs_dvc"
 ROOT = BENCH_DIR / NAME
@@ -64,11 +63,6 @@ MIB = 2**20
 CHUNK = 64 * MIB
 NEED_FREE_BYTES = 6 * 10**9
 MAX_RSS_MB = 200.0  # decimal megabytes
-OPS: dict[str, Callable[[float, float], bool]] = {
-    "<": operator.lt,
-    "<=": operator.le,
-    ">=": operator.ge,
-}
 
 Argv = Sequence[str | os.PathLike[str]]
 
@@ -104,40 +98,6 @@ class Inputs:
     small_files: int
     small_bytes: int
     edited: str  # the small file the re-add scenario appends to
-
-
-@dataclass(frozen=True)
-class Check:
-    """One goal: the measured value against its target."""
-
-    goal: str
-    value: float
-    op: str
-    target: float
-    unit: str  # "x" for ratios, else "s" or "MB"
-    shipyard: str = "-"
-    dvc: str = "-"
-    limit: str = "-"
-
-    @property
-    def met(self) -> bool:
-        """Whether the value satisfies the target."""
-        return OPS[self.op](self.value, self.target)
-
-
-@dataclass
-class Scenario:
-    """One scenario's samples, summaries, goals and remarks."""
-
-    title: str
-    samples: dict[str, list[float]]
-    checks: list[Check] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def median(self, label: str) -> float:
-        """The median seconds of ``label``."""
-        return float(summarize(self.samples[label])["median"])
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -376,7 +336,7 @@ def ratio_check(
     other = seconds_text(scenario.median(bottom if limit else "dvc"))
     if limit:
         return Check(goal, value, op, target, "x", shipyard=sy, limit=other)
-    return Check(goal, value, op, target, "x", shipyard=sy, dvc=other)
+    return Check(goal, value, op, target, "x", shipyard=sy, peer=other)
 
 
 # --- scenario 1: one 1 GiB file -----------------------------------------------------------
@@ -480,7 +440,7 @@ def finish_big(scenario: Scenario, rss: dict[str, list[float]]) -> Scenario:
             MAX_RSS_MB,
             "MB",
             shipyard=f"{sy_mb:.0f} MB",
-            dvc=f"{dvc_mb:.0f} MB",
+            peer=f"{dvc_mb:.0f} MB",
         ),
     ]
     fsync = scenario.median("cp + fsync")
@@ -714,37 +674,6 @@ def bench_checkout(tools: Tools, small: Small, inputs: Inputs, rounds: int) -> S
 # --- report --------------------------------------------------------------------------------
 
 
-def table(scenario: Scenario) -> str:
-    """The markdown table of one scenario's goals."""
-    rows = []
-    for check in scenario.checks:
-        ratio = f"{check.value:.2f}x" if check.unit == "x" else "-"
-        target = f"{check.op} {check.target:g}{'x' if check.unit == 'x' else ' ' + check.unit}"
-        rows.append(
-            [
-                check.goal,
-                check.shipyard,
-                check.dvc,
-                check.limit,
-                ratio,
-                target,
-                "met" if check.met else "MISSED",
-            ]
-        )
-    headers = ["goal", "shipyard", "DVC", "limit", "ratio", "target", "verdict"]
-    return markdown_table(rows, headers)
-
-
-def report(scenarios: list[Scenario]) -> None:
-    """Print every scenario's table, its sample counts and its notes."""
-    for scenario in scenarios:
-        runs = ", ".join(f"{k} {len(v)}" for k, v in scenario.samples.items() if k != "limit")
-        print(f"\n### {scenario.title} (medians; runs: {runs})\n")
-        print(table(scenario))
-        for note in scenario.notes:
-            print(f"- {note}")
-
-
 def to_json(scenario: Scenario) -> dict[str, Any]:
     """A scenario as JSON: summaries with samples, goals, notes."""
     return {
@@ -800,7 +729,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if not args.keep:
         shutil.rmtree(ROOT, ignore_errors=True)
-    report(scenarios)
+    report(scenarios, "DVC", first="goal", counted="runs", hidden=("limit",))
     missed = [f"{s.title}: {c.goal}" for s in scenarios for c in s.checks if not c.met]
     results = {
         "benchmark": NAME,
