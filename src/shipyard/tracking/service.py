@@ -262,9 +262,20 @@ def _to_run(row: dict[str, Any]) -> Run:
         metrics=row["metrics"],
         tags=row["tags"],
         inputs=row["inputs"],
-        code_version=json.loads(row["code_version"]) if row["code_version"] else None,
-        environment=json.loads(row["environment"]) if row["environment"] else None,
+        code_version=_object(row["code_version"]),
+        environment=_object(row["environment"]),
     )
+
+
+@functools.lru_cache(maxsize=1024)
+def _decode(text: str) -> dict[str, Any]:
+    return dict(json.loads(text))
+
+
+def _object(text: str | None) -> dict[str, Any] | None:
+    """A stored JSON object; most runs share their environment, so decoding is cached
+    (each run still gets its own copy)."""
+    return None if not text else dict(_decode(text))
 
 
 def _json(value: Any) -> str | None:
