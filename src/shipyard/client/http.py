@@ -9,11 +9,14 @@ server raised, with its message.
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
 
+import blake3
 import httpx
 
-from shipyard.errors import StorageError, from_document
+from shipyard.errors import IntegrityError, StorageError, from_document
 
 RETRY_STATUSES = frozenset({502, 503, 504})
 ATTEMPTS = 6
@@ -38,15 +41,46 @@ class Api:
         """POST a JSON body to ``path`` (under /api/v1)."""
         return self._request("POST", path, json=body)
 
+    def put(self, path: str, body: BinaryIO) -> Any:
+        """PUT a file's bytes to ``path``, streamed (retried from the start on failure)."""
+        start = body.tell()
+
+        def send() -> httpx.Response:
+            body.seek(start)
+            return self._http.put(path, content=_chunks(body))
+
+        return self._with_retries(send)
+
+    def download(self, path: str, dest: Path, digest: str) -> None:
+        """Stream ``path`` into ``dest``, which appears only if its BLAKE3 digest matches."""
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        temp = dest.with_name(f".{dest.name}.part")
+        hasher = blake3.blake3()
+        with self._http.stream("GET", path) as response:
+            if not response.is_success:
+                response.read()
+                raise from_document(_json(response), response.status_code)
+            with temp.open("wb") as out:
+                for chunk in response.iter_bytes(1 << 20):
+                    hasher.update(chunk)
+                    out.write(chunk)
+        if hasher.hexdigest() != digest:
+            temp.unlink(missing_ok=True)
+            raise IntegrityError(f"downloaded {path} does not match its digest {digest}")
+        temp.replace(dest)
+
     def close(self) -> None:
         """Close the connection pool."""
         self._http.close()
 
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        return self._with_retries(lambda: self._http.request(method, path, **kwargs))
+
+    def _with_retries(self, send: Callable[[], httpx.Response]) -> Any:
         wait = FIRST_WAIT_S
         for attempt in range(1, ATTEMPTS + 1):
             try:
-                response = self._http.request(method, path, **kwargs)
+                response = send()
             except httpx.TransportError as exc:
                 if attempt == ATTEMPTS:
                     raise StorageError(
@@ -60,11 +94,20 @@ class Api:
         raise AssertionError("unreachable")
 
 
-def _result(response: httpx.Response) -> Any:
+def _json(response: httpx.Response) -> Any:
     try:
-        document = response.json()
+        return response.json()
     except ValueError:
-        document = None
+        return None
+
+
+def _result(response: httpx.Response) -> Any:
+    document = _json(response)
     if response.is_success:
         return document
     raise from_document(document, response.status_code)
+
+
+def _chunks(body: BinaryIO) -> Iterator[bytes]:
+    while block := body.read(1 << 20):
+        yield block

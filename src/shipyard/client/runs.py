@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from shipyard.client.http import Api
-from shipyard.entities import DatasetVersion, MetricPoint, Run
+from shipyard.entities import DatasetVersion, FileEntry, MetricPoint, Run
 from shipyard.tracking.active import ActiveRun, check_key
 from shipyard.tracking.buffer import Point
 
@@ -53,6 +54,37 @@ class RemoteRunService:
         rows = [{"key": k, "step": s, "value": v, "timestamp": t} for k, s, v, t in points]
         answer = self._api.post(f"/runs/{run_id}/metrics", {"points": rows, "batch_id": batch_id})
         return not answer.get("duplicate", False)
+
+    def write_artifacts(
+        self, run_id: str, source: str | Path, artifact_path: str = ""
+    ) -> list[FileEntry]:
+        """Upload a file or folder as artifacts (each file streamed from disk)."""
+        from shipyard.data.manifest import scan
+
+        _, files = scan(Path(source).expanduser())
+        prefix = artifact_path.strip("/")
+        stored = []
+        for local in files:
+            target = f"{prefix}/{local.rel}" if prefix else local.rel
+            with open(local.path, "rb") as body:
+                answer = self._api.put(f"/runs/{run_id}/artifacts/{target}", body)
+            stored.append(FileEntry(**answer))
+        return stored
+
+    def artifacts(self, run_id: str) -> list[FileEntry]:
+        """Every artifact file of a run."""
+        return [FileEntry(**row) for row in self._api.get(f"/runs/{run_id}/artifacts")]
+
+    def download_artifacts(self, run_id: str, dest: str | Path, path: str = "") -> list[FileEntry]:
+        """Download a run's artifacts (under ``path``) into ``dest``, checking each digest."""
+        from shipyard.tracking.service import select_artifacts
+
+        chosen = select_artifacts(self.artifacts(run_id), path)
+        for entry in chosen:
+            self._api.download(
+                f"/runs/{run_id}/artifacts/{entry.path}", Path(dest) / entry.path, entry.digest
+            )
+        return chosen
 
     def finish(self, run_id: str, status: str) -> None:
         """End a run."""

@@ -8,7 +8,7 @@ from fastapi import APIRouter, FastAPI
 
 from shipyard._version import __version__
 from shipyard.platform import Platform
-from shipyard.server import runs
+from shipyard.server import artifacts, runs
 from shipyard.server.errors import install_error_handlers
 
 API = "/api/v1"
@@ -34,5 +34,6 @@ def create_app(platform: Platform, *, auth: bool = True) -> FastAPI:
         return {"status": "ok", "version": __version__, "auth": auth}
 
     api.include_router(runs.router)
+    api.include_router(artifacts.router)
     app.include_router(api)
     return app

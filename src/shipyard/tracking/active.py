@@ -21,8 +21,9 @@ from shipyard.tracking.buffer import MetricBuffer
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from pathlib import Path
 
-    from shipyard.entities import Run
+    from shipyard.entities import FileEntry, Run
     from shipyard.tracking.buffer import Point
 
 
@@ -35,6 +36,9 @@ class RunBackend(Protocol):
     def write_metrics(
         self, run_id: str, points: Sequence[Point], batch_id: str | None = None
     ) -> bool: ...
+    def write_artifacts(
+        self, run_id: str, source: str | Path, artifact_path: str = ""
+    ) -> list[FileEntry]: ...
     def finish(self, run_id: str, status: str) -> None: ...
     def get(self, run_id: str) -> Run: ...
 
@@ -87,6 +91,10 @@ class ActiveRun:
         """Buffer several points at one step."""
         for key, value in metrics.items():
             self.log_metric(key, value, step)
+
+    def log_artifact(self, source: str | Path, artifact_path: str = "") -> list[FileEntry]:
+        """Store a file or a folder as artifacts of this run (blobs, verified on read)."""
+        return self._service.write_artifacts(self.id, source, artifact_path)
 
     def add_inputs(self, inputs: list[str]) -> None:
         """Link more dataset versions (refs) to this run."""

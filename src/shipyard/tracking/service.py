@@ -11,9 +11,10 @@ import json
 import time
 import uuid
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from shipyard.entities import DatasetVersion, MetricPoint, Run
+from shipyard.entities import DatasetVersion, FileEntry, MetricPoint, Run
 from shipyard.errors import Conflict, NotFound, ValidationError
 from shipyard.governance.audit import AuditTrail, utc_now
 from shipyard.storage.sql.engine import Database
@@ -136,6 +137,41 @@ class RunService:
                 self._record(
                     conn, "run.inputs", run_id, {"inputs": [f"{d}@v{v}" for d, v in fresh]}
                 )
+
+    def write_artifacts(
+        self, run_id: str, source: str | Path, artifact_path: str = ""
+    ) -> list[FileEntry]:
+        """Store a file or folder as artifacts of a running run (under ``artifact_path``)."""
+        from shipyard.data.manifest import scan
+
+        prefix = _artifact_prefix(artifact_path)
+        _, files = scan(Path(source).expanduser())
+        blobs = self._datasets.blobs
+        entries = []
+        for local in files:
+            info = blobs.put_file(local.path)
+            entries.append(FileEntry(prefix + local.rel, info.size, local.mode, info.digest))
+        with self._db.write() as conn:
+            self._require_running(conn, run_id)
+            self._store.put_artifacts(conn, run_id, entries)
+            summary = {"files": len(entries), "bytes": sum(e.size for e in entries)}
+            self._record(conn, "run.artifacts", run_id, {**summary, "path": artifact_path})
+        return entries
+
+    def artifacts(self, run_id: str) -> list[FileEntry]:
+        """Every artifact file of a run."""
+        with self._db.read() as conn:
+            self._require_run(conn, run_id)
+            return self._store.artifacts(conn, run_id)
+
+    def download_artifacts(self, run_id: str, dest: str | Path, path: str = "") -> list[FileEntry]:
+        """Restore a run's artifacts (those under ``path``) into the empty folder ``dest``."""
+        from shipyard.data.checkout import checkout
+        from shipyard.data.manifest import Manifest
+
+        chosen = select_artifacts(self.artifacts(run_id), path)
+        checkout(self._datasets.blobs, Manifest(tuple(chosen)), Path(dest))
+        return chosen
 
     def write_tags(self, run_id: str, tags: dict[str, str]) -> None:
         """Set tags on a run."""
@@ -276,6 +312,24 @@ def _object(text: str | None) -> dict[str, Any] | None:
     """A stored JSON object; most runs share their environment, so decoding is cached
     (each run still gets its own copy)."""
     return None if not text else dict(_decode(text))
+
+
+def _artifact_prefix(artifact_path: str) -> str:
+    cleaned = artifact_path.strip("/")
+    if cleaned and (".." in cleaned.split("/") or cleaned.startswith(".")):
+        raise ValidationError(f"artifact path must be a plain relative path, got {artifact_path!r}")
+    return f"{cleaned}/" if cleaned else ""
+
+
+def select_artifacts(entries: list[FileEntry], path: str) -> list[FileEntry]:
+    """The entries at or under ``path`` (all for an empty path); NotFound when none."""
+    wanted = path.strip("/")
+    chosen = [
+        e for e in entries if not wanted or e.path == wanted or e.path.startswith(wanted + "/")
+    ]
+    if not chosen:
+        raise NotFound(f"no artifact at {path!r}" if wanted else "the run has no artifacts")
+    return chosen
 
 
 def _json(value: Any) -> str | None:

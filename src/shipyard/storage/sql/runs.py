@@ -28,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import BindParameter
 
+from shipyard.entities import FileEntry
 from shipyard.storage.sql.schema import metadata
 
 experiments = Table(
@@ -98,6 +99,16 @@ run_metric_batches = Table(
     Column("run_id", String(32), ForeignKey("runs.id"), primary_key=True),
     Column("batch_id", String(64), primary_key=True),
     Column("points", Integer, nullable=False),
+)
+
+run_artifacts = Table(
+    "run_artifacts",
+    metadata,
+    Column("run_id", String(32), ForeignKey("runs.id"), primary_key=True),
+    Column("path", String(1000), primary_key=True),
+    Column("digest", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("mode", Integer, nullable=False),
 )
 
 run_inputs = Table(
@@ -207,6 +218,36 @@ class SqlRunStore:
         statement = insert.on_conflict_do_nothing(index_elements=["run_id", "batch_id"])
         # RETURNING, not rowcount: drivers disagree on rowcount for a skipped insert.
         return conn.execute(statement.returning(run_metric_batches.c.batch_id)).first() is not None
+
+    def put_artifacts(self, conn: Connection, run_id: str, entries: list[FileEntry]) -> None:
+        """Record artifact files (a path logged again points at its new content)."""
+        if not entries:
+            return
+        paths = [e.path for e in entries]
+        conn.execute(
+            delete(run_artifacts).where(
+                run_artifacts.c.run_id == run_id, run_artifacts.c.path.in_(paths)
+            )
+        )
+        rows = [
+            {"run_id": run_id, "path": e.path, "digest": e.digest, "size": e.size, "mode": e.mode}
+            for e in entries
+        ]
+        conn.execute(run_artifacts.insert(), rows)
+
+    def artifacts(self, conn: Connection, run_id: str) -> list[FileEntry]:
+        """Every artifact file of a run, sorted by path."""
+        query = (
+            select(
+                run_artifacts.c.path,
+                run_artifacts.c.size,
+                run_artifacts.c.mode,
+                run_artifacts.c.digest,
+            )
+            .where(run_artifacts.c.run_id == run_id)
+            .order_by(run_artifacts.c.path)
+        )
+        return [FileEntry(str(p), int(s), int(m), str(d)) for p, s, m, d in conn.execute(query)]
 
     def history(self, conn: Connection, run_id: str, key: str) -> list[tuple[int, float, float]]:
         """Every point of one metric, in step order."""
