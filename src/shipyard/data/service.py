@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from shipyard.data import facts as tables
+from shipyard.data import facts
 from shipyard.data.ingest import Progress, digests_of, ingest
 from shipyard.data.manifest import LocalFile, Manifest, ManifestDiff, diff_manifests, scan
 from shipyard.data.refs import check_name, parse_ref
@@ -97,7 +97,7 @@ class DatasetService:
             cache_dir = self._cache_dir / "stat"
             return self._add_path(name, Path(source), message, rules, progress, cache_dir)
         with tempfile.TemporaryDirectory(prefix="shipyard-frame-") as folder:
-            path = tables.write_frame(source, Path(folder) / f"{name}.parquet")
+            path = facts.write_frame(source, Path(folder) / f"{name}.parquet")
             return self._add_path(name, path, message, rules, progress, None)
 
     def _add_path(
@@ -121,12 +121,17 @@ class DatasetService:
         digest = self.blobs.put_bytes(manifest.to_bytes()).digest
         if latest and latest.digest == digest:
             return AddResult(latest, False, result.hashed, result.new_bytes)
-        facts = tables.analyze(files, rules) if _single_table(files) else tables.NO_FACTS
-        version, created = self._record(name, digest, manifest, message, facts)
+        learned = facts.analyze(files, rules) if _single_table(files) else facts.NO_FACTS
+        version, created = self._record(name, digest, manifest, message, learned)
         return AddResult(version, created, result.hashed, result.new_bytes)
 
     def _record(
-        self, name: str, digest: str, manifest: Manifest, message: str, facts: tables.TableFacts
+        self,
+        name: str,
+        digest: str,
+        manifest: Manifest,
+        message: str,
+        learned: facts.TableFacts,
     ) -> tuple[DatasetVersion, bool]:
         now = utc_now()
         with self._db.write() as conn:
@@ -144,11 +149,11 @@ class DatasetService:
                 parent=latest.version if latest else None,
                 files=manifest.files,
                 bytes=manifest.size,
-                kind="table" if facts.schema is not None else "files",
-                table_path=facts.path,
-                schema=facts.schema,
-                profile=facts.profile,
-                pii=facts.pii,
+                kind="table" if learned.schema is not None else "files",
+                table_path=learned.path,
+                schema=learned.schema,
+                profile=learned.profile,
+                pii=learned.pii,
             )
             self._store.insert(conn, version)
             self._audit.record(
@@ -215,7 +220,7 @@ class DatasetService:
         files = diff_manifests(self.manifest(old), self.manifest(new))
         document: dict[str, Any] = {"old": old.ref, "new": new.ref, "files": files.to_dict()}
         if old.kind == new.kind == "table":
-            document["table"] = tables.compare(old, new)
+            document["table"] = facts.compare(old, new)
         return document
 
     def checkout(
@@ -245,7 +250,7 @@ class DatasetService:
         version = self.get(ref)
         table_path = require_table(version)
         digest = self.manifest(version).by_path()[table_path].digest
-        return tables.load_table(self.blobs, version, digest)
+        return facts.load_table(self.blobs, version, digest)
 
     def validate(self, ref: str, rules: Any = None) -> Any:
         """Check ``ref`` against ``rules`` (a YAML path or RuleSet), or against rules
@@ -257,7 +262,7 @@ class DatasetService:
 
             basis = self.get(f"{version.name}@v{version.parent}") if version.parent else version
             rules = rules_from_schema(basis.schema or {}, basis.profile or {})
-        return tables.check(self.load_table(ref), rules)
+        return facts.check(self.load_table(ref), rules)
 
     def _latest(self, name: str) -> DatasetVersion | None:
         with self._db.read() as conn:
@@ -265,7 +270,7 @@ class DatasetService:
 
 
 def _single_table(files: list[LocalFile]) -> bool:
-    return len(files) == 1 and tables.is_table_file(files[0].path)
+    return len(files) == 1 and facts.is_table_file(files[0].path)
 
 
 def require_table(version: DatasetVersion) -> str:

@@ -52,9 +52,11 @@ async def upload(run_id: str, path: str, request: Request, platform: Editor) -> 
 @router.get("/{path:path}")
 def download(run_id: str, path: str, platform: Viewer) -> StreamingResponse:
     """The bytes of one artifact file."""
-    entry = next(e for e in select_artifacts(platform.runs.artifacts(run_id), path))
-    if entry.path != path.strip("/"):
+    matching = select_artifacts(platform.runs.artifacts(run_id), path)
+    exact = [e for e in matching if e.path == path.strip("/")]
+    if not exact:
         raise ValidationError(f"{path!r} is a folder of artifacts; download its files one by one")
+    entry = exact[0]
     reader = platform.blobs.open(entry.digest)
 
     def chunks() -> Iterator[bytes]:

@@ -17,13 +17,19 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 import blake3
 
-from shipyard.errors import IntegrityError, NotFound, StorageError, ValidationError
+from shipyard.errors import NotFound, StorageError, ValidationError
 from shipyard.storage.blobs import BlobBackend
 from shipyard.storage.filecopy import copy_and_hash
+from shipyard.storage.streams import (
+    PrefixedReader,
+    VerifyingReader,
+    copy_stream,
+    fill,
+)
 
 __all__ = [
     "DEFAULT_BLOCK_SIZE",
@@ -75,7 +81,7 @@ def hash_file(
     buffer = memoryview(bytearray(_check_block_size(block_size)))
     hasher = _new_hasher(block_size)
     with open(path, "rb") as reader:
-        while n := _fill(reader, buffer):
+        while n := fill(reader, buffer):
             hasher.update(buffer[:n])
             if on_bytes is not None:
                 on_bytes(n)
@@ -104,7 +110,7 @@ class ContentStore:
         hasher = _new_hasher(self.block_size)
         size = 0
         with self.backend.stage() as staged:
-            while n := _fill(reader, buffer):
+            while n := fill(reader, buffer):
                 hasher.update(buffer[:n])
                 if staged.write(buffer[:n]) != n:
                     raise _short_write(self.backend.url)
@@ -140,7 +146,7 @@ class ContentStore:
                 data = reader.read(self.block_size)
                 if len(data) < self.block_size:  # else it grew: stream the rest
                     return self.put_bytes(data)
-                return self.put_stream(io.BufferedReader(_Prefixed(data, reader)))
+                return self.put_stream(io.BufferedReader(PrefixedReader(data, reader)))
             return self._put_large_file(reader, size, on_bytes)
 
     def _put_large_file(
@@ -189,7 +195,7 @@ class ContentStore:
         key = digest_key(digest)
         inner = self.backend.open(key)
         where = self.backend.local_path(key) or f"{self.backend.url}/{key}"
-        raw = _VerifyingReader(inner, digest, where, self.block_size)
+        raw = VerifyingReader(inner, digest, where, self.block_size, _new_hasher(self.block_size))
         return io.BufferedReader(raw, buffer_size=self.block_size)
 
     def get_bytes(self, digest: str) -> bytes:
@@ -215,7 +221,7 @@ class ContentStore:
             replaced = False
             try:
                 with open(fd, "wb") as out:
-                    _copy(reader, out, self.block_size)
+                    copy_stream(reader, out, self.block_size)
                 os.replace(temp, target)
                 replaced = True
             except OSError as exc:
@@ -251,7 +257,7 @@ class ContentStore:
         finally:
             os.close(src)
         if actual != digest:
-            raise _VerifyingReader.mismatch(digest, actual, source)
+            raise VerifyingReader.mismatch(digest, actual, source)
 
     def _copy_verified(self, src: int, out: int, size: int) -> str:
         if size >= self.block_size:
@@ -266,7 +272,7 @@ class ContentStore:
         """Read the whole blob; raise :class:`IntegrityError` if it does not match."""
         buffer = memoryview(bytearray(self.block_size))
         with self.open(digest) as reader:
-            while _fill(reader, buffer):
+            while fill(reader, buffer):
                 pass
 
     def exists(self, digest: str) -> bool:
@@ -286,62 +292,6 @@ class ContentStore:
     def delete(self, digest: str) -> None:
         """Remove the blob; a missing blob is not an error."""
         self.backend.delete(digest_key(digest))
-
-
-class _VerifyingReader(io.RawIOBase):
-    """Hashes everything read through it and checks the digest at end of file."""
-
-    def __init__(self, inner: BinaryIO, digest: str, where: str, block_size: int) -> None:
-        self._inner = inner
-        self._digest = digest
-        self._where = where
-        self._block_size = block_size
-        self._hasher = _new_hasher(block_size)
-        self._verified = False
-        self._actual: str | None = None
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        if self._actual is not None:
-            raise self._mismatch(self._actual)
-        if self._verified:
-            return 0
-        view = memoryview(buffer).cast("B")
-        n = _read_once(self._inner, view)
-        if n:
-            self._hasher.update(view[:n])
-            return n
-        actual = self._hasher.hexdigest()
-        if actual != self._digest:
-            self._actual = actual
-            raise self._mismatch(actual)
-        self._verified = True
-        return 0
-
-    def readall(self) -> bytes:
-        chunks = bytearray()
-        while data := self.read(self._block_size):
-            chunks += data
-        return bytes(chunks)
-
-    def close(self) -> None:
-        if not self.closed:
-            self._inner.close()
-        super().close()
-
-    def _mismatch(self, actual: str) -> IntegrityError:
-        return self.mismatch(self._digest, actual, self._where)
-
-    @staticmethod
-    def mismatch(digest: str, actual: str, where: str) -> IntegrityError:
-        """The error for a blob whose bytes no longer hash to its name."""
-        return IntegrityError(
-            f"blob {digest} is corrupt: the bytes stored at {where} hash to "
-            f"{actual}; do not use them, delete the blob and put the original content again",
-            details=[{"digest": digest, "actual": actual, "location": where}],
-        )
 
 
 @functools.cache
@@ -372,25 +322,6 @@ def _short_write(url: str) -> StorageError:
     )
 
 
-class _Prefixed(io.RawIOBase):
-    """Bytes already read, then the rest of a reader."""
-
-    def __init__(self, head: bytes, rest: BinaryIO) -> None:
-        self._head = memoryview(head)
-        self._rest = rest
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        if self._head:
-            n = min(len(buffer), len(self._head))
-            buffer[:n] = self._head[:n]
-            self._head = self._head[n:]
-            return n
-        return _read_once(self._rest, memoryview(buffer))
-
-
 def _check_block_size(block_size: int) -> int:
     if isinstance(block_size, int) and not isinstance(block_size, bool) and block_size > 0:
         return block_size
@@ -398,44 +329,6 @@ def _check_block_size(block_size: int) -> int:
         f"block_size must be a positive number of bytes (default {DEFAULT_BLOCK_SIZE}), "
         f"got {block_size!r} instead"
     )
-
-
-def _read_once(reader: BinaryIO, view: memoryview) -> int:
-    """One read into ``view``; 0 only at end of file."""
-    readinto = getattr(reader, "readinto", None)
-    if readinto is not None:
-        n = readinto(view)
-        if n is None:
-            raise ValidationError(
-                f"reader {reader!r} returned None (a non-blocking stream with no data "
-                f"ready); pass a blocking binary reader"
-            )
-        return int(n)
-    data = reader.read(len(view))
-    if not isinstance(data, bytes | bytearray):
-        raise ValidationError(
-            f"reader must yield bytes, got {type(data).__name__} from {reader!r} instead; "
-            f"open files in binary mode ('rb')"
-        )
-    view[: len(data)] = data
-    return len(data)
-
-
-def _fill(reader: BinaryIO, buffer: memoryview) -> int:
-    """Fill ``buffer`` from ``reader`` (several reads if short); the count, 0 at EOF."""
-    filled = 0
-    while filled < len(buffer):
-        n = _read_once(reader, buffer[filled:])
-        if not n:
-            break
-        filled += n
-    return filled
-
-
-def _copy(reader: BinaryIO, out: BinaryIO, block_size: int) -> None:
-    buffer = memoryview(bytearray(block_size))
-    while n := _fill(reader, buffer):
-        out.write(buffer[:n])
 
 
 def _dest_error(target: Path, exc: OSError) -> StorageError:
