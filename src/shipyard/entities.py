@@ -175,3 +175,47 @@ class Principal:
     user: str
     role: str
     token_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """An immutable registered model, named ``NAME@vN``: what was saved and how to load it.
+
+    ``digest`` is the BLAKE3 digest of the manifest of the saved files; every file is
+    checked against its own digest before it is deserialized. ``safe`` is False only
+    for formats that run code on load (those need ``trust=True``). ``aliases`` are the
+    mutable pointers (``champion``, ...) that name this version now.
+    """
+
+    name: str
+    version: int
+    run_id: str | None
+    flavor: str
+    safe: bool
+    digest: str
+    files: int
+    bytes: int
+    signature: dict[str, Any]
+    packages: dict[str, str]
+    details: dict[str, Any]
+    author: str
+    created_at: str
+    description: str = ""
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def ref(self) -> str:
+        """The reference that names this version everywhere: ``NAME@vN``."""
+        return f"{self.name}@v{self.version}"
+
+
+@dataclass(frozen=True)
+class ApprovalEvent:
+    """One step of a model version's approval: requested, approved or rejected."""
+
+    name: str
+    version: int
+    action: str
+    actor: str
+    at: str
+    comment: str = ""

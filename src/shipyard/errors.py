@@ -12,7 +12,9 @@ places: the CLI entry point (``shipyard.cli.main``) and the HTTP exception handl
     ├── NotFound                    an entity, ref or blob that does not exist
     ├── AlreadyExists               creating what is already there
     ├── ValidationError             input that breaks a rule (types, ranges, names)
+    │   └── SignatureMismatch       model input that does not fit the model's signature
     ├── Conflict                    a write that races or contradicts an earlier one
+    │   └── PromotionRefused        a promotion whose policy gates failed
     ├── PermissionDenied            the actor's role is too low
     ├── Unauthenticated             no or an invalid token
     ├── IntegrityError              stored bytes or records that fail verification
@@ -82,11 +84,23 @@ class ValidationError(ShipyardError):
     http_status = 422
 
 
+class SignatureMismatch(ValidationError):
+    """Model input that does not fit the model's signature (columns, types, missing values)."""
+
+    code = "signature_mismatch"
+
+
 class Conflict(ShipyardError):
     """A write contradicts an earlier one (for example, changing an immutable value)."""
 
     code = "conflict"
     http_status = 409
+
+
+class PromotionRefused(Conflict):
+    """A promotion that failed its policy's gates; ``details`` lists every check."""
+
+    code = "promotion_refused"
 
 
 class PermissionDenied(ShipyardError):

@@ -20,6 +20,7 @@ from shipyard.storage.sql.migrate import ensure_schema
 if TYPE_CHECKING:
     from shipyard.data.service import DatasetService
     from shipyard.governance.access import AccessService
+    from shipyard.models.service import ModelService
     from shipyard.storage.content import ContentStore
     from shipyard.tracking.service import RunService
     from shipyard.workspace.settings import SettingsService
@@ -42,6 +43,7 @@ class Platform:
 
     settings: Settings
     actor: str
+    role: str = "admin"  # an embedded workspace's local user holds every role
     db: Database = field(init=False)
 
     def __post_init__(self) -> None:
@@ -91,12 +93,28 @@ class Platform:
         """Experiment tracking."""
         from shipyard.tracking.service import RunService
 
-        return RunService(self.db, self.audit, self.actor, self.datasets)
+        return RunService(self.db, self.audit, self.actor, self.datasets, lambda: self.models)
 
-    def as_actor(self, actor: str) -> Platform:
-        """The same stores, with writes attributed to ``actor`` (one per server request)."""
+    @cached_property
+    def models(self) -> ModelService:
+        """The model registry."""
+        from shipyard.models.service import ModelService
+
+        return ModelService(
+            self.db,
+            lambda: self.blobs,
+            self.audit,
+            self.actor,
+            self.role,
+            self.datasets,
+            lambda: self.runs,
+        )
+
+    def as_actor(self, actor: str, role: str | None = None) -> Platform:
+        """The same stores, acting as ``actor`` holding ``role`` (one per server request)."""
         other = copy.copy(self)
         other.actor = actor
+        other.role = role or self.role
         for name, attribute in vars(Platform).items():  # services are built for one actor
             if isinstance(attribute, cached_property) and name not in _SHARED_BY_ACTORS:
                 other.__dict__.pop(name, None)

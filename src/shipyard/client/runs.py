@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from shipyard.client.http import Api
-from shipyard.entities import DatasetVersion, FileEntry, MetricPoint, Run
+from shipyard.entities import DatasetVersion, FileEntry, MetricPoint, ModelVersion, Run
+from shipyard.errors import ConfigError
 from shipyard.tracking.active import ActiveRun, check_key
 from shipyard.tracking.buffer import Point
 
@@ -34,6 +35,15 @@ class RemoteRunService:
             "tags": {check_key(k): str(v) for k, v in (tags or {}).items()},
         }
         return ActiveRun(self, self._api.post("/runs", body)["id"])
+
+    def log_model(
+        self, run_id: str, model: Any, *, name: str, example: Any, **options: Any
+    ) -> ModelVersion:
+        """Registering models through a server is not offered yet (a clear error)."""
+        raise ConfigError(
+            "run.log_model through a server is not available yet; log models in a workspace "
+            "opened on the store itself"
+        )
 
     def write_params(self, run_id: str, params: dict[str, str]) -> None:
         """Set params."""

@@ -29,7 +29,7 @@ def require(role: str) -> Callable[[Request], Platform]:
             return base
         principal = _authenticate(base, request.headers.get("authorization"))
         base.access.authorize(principal, role)
-        return base.as_actor(principal.user)
+        return base.as_actor(principal.user, principal.role)
 
     caller.__name__ = f"require_{role}"
     return caller

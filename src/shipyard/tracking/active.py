@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from pathlib import Path
 
-    from shipyard.entities import FileEntry, Run
+    from shipyard.entities import FileEntry, ModelVersion, Run
     from shipyard.tracking.buffer import Point
 
 
@@ -39,6 +39,9 @@ class RunBackend(Protocol):
     def write_artifacts(
         self, run_id: str, source: str | Path, artifact_path: str = ""
     ) -> list[FileEntry]: ...
+    def log_model(
+        self, run_id: str, model: Any, *, name: str, example: Any, **options: Any
+    ) -> ModelVersion: ...
     def finish(self, run_id: str, status: str) -> None: ...
     def get(self, run_id: str) -> Run: ...
 
@@ -95,6 +98,26 @@ class ActiveRun:
     def log_artifact(self, source: str | Path, artifact_path: str = "") -> list[FileEntry]:
         """Store a file or a folder as artifacts of this run (blobs, verified on read)."""
         return self._service.write_artifacts(self.id, source, artifact_path)
+
+    def log_model(
+        self,
+        model: Any,
+        *,
+        name: str,
+        example: Any,
+        trust: bool = False,
+        description: str = "",
+    ) -> ModelVersion:
+        """Register ``model`` as the next version of ``name`` (see ``ws.models``).
+
+        ``example`` (a few input rows) gives the signature and is predicted on before and
+        after saving; a model that fails on it is refused. ``trust=True`` allows a format
+        that runs code when loaded, for objects no safe format can hold.
+        """
+        self.flush()
+        return self._service.log_model(
+            self.id, model, name=name, example=example, trust=trust, description=description
+        )
 
     def add_inputs(self, inputs: list[str]) -> None:
         """Link more dataset versions (refs) to this run."""

@@ -10,11 +10,11 @@ import functools
 import json
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from shipyard.entities import DatasetVersion, FileEntry, MetricPoint, Run
+from shipyard.entities import DatasetVersion, FileEntry, MetricPoint, ModelVersion, Run
 from shipyard.errors import Conflict, NotFound, ValidationError
 from shipyard.governance.audit import AuditTrail, utc_now
 from shipyard.storage.sql.engine import Database
@@ -25,6 +25,7 @@ from shipyard.tracking.buffer import Point
 
 if TYPE_CHECKING:
     from shipyard.data.service import DatasetService
+    from shipyard.models.service import ModelService
 
 STATUSES = ("running", "finished", "failed", "killed")
 NAME_LIMIT = 200
@@ -34,12 +35,18 @@ class RunService:
     """Starts runs and reads them back."""
 
     def __init__(
-        self, db: Database, audit: AuditTrail, actor: str, datasets: DatasetService
+        self,
+        db: Database,
+        audit: AuditTrail,
+        actor: str,
+        datasets: DatasetService,
+        models: Callable[[], ModelService],
     ) -> None:
         self._db = db
         self._audit = audit
         self._actor = actor
         self._datasets = datasets
+        self._models = models
         self._store = SqlRunStore()
 
     def start(
@@ -157,6 +164,12 @@ class RunService:
             summary = {"files": len(entries), "bytes": sum(e.size for e in entries)}
             self._record(conn, "run.artifacts", run_id, {**summary, "path": artifact_path})
         return entries
+
+    def log_model(
+        self, run_id: str, model: Any, *, name: str, example: Any, **options: Any
+    ) -> ModelVersion:
+        """Register ``model`` as the next version of ``name``, produced by this run."""
+        return self._models().log(run_id, model, name=name, example=example, **options)
 
     def artifacts(self, run_id: str) -> list[FileEntry]:
         """Every artifact file of a run."""

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from shipyard.entities import DatasetVersion
     from shipyard.governance.access import AccessService
     from shipyard.governance.audit import AuditTrail
+    from shipyard.models.service import ModelService
     from shipyard.storage.content import ContentStore
     from shipyard.tracking.active import ActiveRun
     from shipyard.tracking.service import RunService
@@ -64,6 +65,11 @@ class Workspace:
     def runs(self) -> RunService:
         """Experiment tracking: look runs up, read metric histories."""
         return self._platform.runs
+
+    @property
+    def models(self) -> ModelService:
+        """The model registry: register, load, evaluate, promote."""
+        return self._platform.models
 
     def start_run(
         self,

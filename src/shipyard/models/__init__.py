@@ -1,0 +1,1 @@
+"""The model registry: saved models with signatures and lineage, evaluation, promotion."""
