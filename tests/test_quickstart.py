@@ -24,11 +24,13 @@ def test_quickstart_reports_its_steps(tmp_path: Path, capsys: pytest.CaptureFixt
         "version data",
         "version a later snapshot",
         "validate the new snapshot",
-        "train and track models",
+        "train, track and register models",
+        "evaluate with fairness",
+        "promote through the policy",
         "verify audit trail",
     ]
     assert all(step["ok"] and step["detail"] for step in report["steps"])
-    assert report["models"] == []
+    assert report["models"] == ["credit-risk@v1", "credit-risk@v2", "credit-risk@v3"]
     assert report["ui_url"] is None
     table = pd.read_csv(tmp_path / "qs" / "data" / "credit.csv")
     assert len(table) == 20_000
@@ -42,6 +44,18 @@ def test_quickstart_twice_starts_fresh(tmp_path: Path, capsys: pytest.CaptureFix
         assert main(["quickstart", "--dir", str(tmp_path / "qs"), "--no-serve", "--json"]) == 0
     with connect(tmp_path / "qs") as ws:
         assert [v.ref for v in ws.data.log("credit")] == ["credit@v2", "credit@v1"]
+        champion = ws.models.get("credit-risk@champion")
+        verdict = ws.models.verdicts(champion.ref)[-1]
+        assert verdict["ok"] is True
+        assert {check["kind"] for check in verdict["checks"]} == {
+            "metric",
+            "change",
+            "fairness",
+            "latency",
+            "data_validation",
+            "approval",
+        }
+        assert ws.models.lineage(champion.ref)["datasets"][0]["ref"] == "credit@v1"
 
 
 def test_quickstart_refuses_a_folder_it_did_not_make(

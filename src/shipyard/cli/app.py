@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from shipyard.cli import access, audit, data, db, runs, server, settings, workspace
+from shipyard.cli import access, audit, data, db, models, runs, server, settings, workspace
 from shipyard.cli.state import options
 
 HELP = """shipyard: version data, track and register models, serve and monitor them,
@@ -63,6 +63,7 @@ def build_app() -> typer.Typer:
     server.register(app)
     app.add_typer(data.app, name="data")
     app.add_typer(runs.app, name="runs")
+    models.register(app)
     app.add_typer(audit.app, name="audit")
     app.add_typer(db.app, name="db")
     app.add_typer(settings.app, name="settings")

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 from shipyard.errors import ConfigError, ShipyardError
 
 if TYPE_CHECKING:
-    from shipyard.entities import DatasetVersion
+    from shipyard.entities import DatasetVersion, ModelVersion
+    from shipyard.workspace import Workspace
 
 DEFAULT_DIR = "shipyard-quickstart"
 MARKER = ".shipyard-quickstart"
@@ -115,15 +116,17 @@ def _stages(run: _Runner, root: Path, rows: int) -> None:
             failed = sorted({f"{f.column} {f.rule}" for f in report.failures})
             outcome = "passes" if report.ok else f"breaks {len(failed)}: {', '.join(failed)}"
             detail.append(f"{second.ref} against rules inferred from {first.ref}: {outcome}")
-        with run.step("train and track models") as detail:
+        with run.step("train, track and register models") as detail:
             from shipyard.examples.training import EXPERIMENT, train_sweep
 
-            results = train_sweep(ws, first)
-            best_id, best_c, best_auc = max(results, key=lambda r: r[2])
+            results, holdout = train_sweep(ws, first)
+            best = max(results, key=lambda r: r.auc)
+            run.report.models = [r.model.ref for r in results]
             detail.append(
-                f"{len(results)} runs in experiment {EXPERIMENT!r} on {first.ref}; "
-                f"best test AUC {best_auc:.3f} (C={best_c:g}, run {best_id[:8]})"
+                f"{len(results)} runs in experiment {EXPERIMENT!r} on {first.ref}, each logging "
+                f"a model; best test AUC {best.auc:.3f} (C={best.C:g}, {best.model.ref})"
             )
+        _promotion_stages(run, ws, best.model, holdout)
         with run.step("verify audit trail") as detail:
             verdict = ws.audit.verify()
             if not verdict.ok:
@@ -131,6 +134,26 @@ def _stages(run: _Runner, root: Path, rows: int) -> None:
                     f"audit chain broken at entry {verdict.first_bad_seq}: {verdict.reason}"
                 )
             detail.append(f"{verdict.entries} entries, hash chain intact")
+
+
+def _promotion_stages(
+    run: _Runner, ws: Workspace, model: ModelVersion, holdout: DatasetVersion
+) -> None:
+    from shipyard.examples import promotion
+
+    with run.step("evaluate with fairness") as detail:
+        result = promotion.evaluate(ws, model, holdout)
+        parity = result["fairness"]["sex"]["demographic_parity_difference"]
+        detail.append(
+            f"{model.ref} on {holdout.ref}: AUC {result['metrics']['roc_auc']:.3f}, "
+            f"demographic parity difference over sex {parity:.3f}"
+        )
+    with run.step("promote through the policy") as detail:
+        verdict = promotion.promote_champion(ws, model, holdout)
+        detail.append(
+            f"{model.ref} is champion: {len(verdict['checks'])} checks passed "
+            "(AUC, change vs champion, fairness, latency, data validation, approval)"
+        )
 
 
 def _prepare(root: Path) -> None:

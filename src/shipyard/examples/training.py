@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from shipyard.examples.credit import IDENTIFIERS, SENSITIVE, TARGET
@@ -9,10 +10,13 @@ from shipyard.examples.credit import IDENTIFIERS, SENSITIVE, TARGET
 if TYPE_CHECKING:
     import pandas as pd
 
-    from shipyard.entities import DatasetVersion
+    from shipyard.entities import DatasetVersion, ModelVersion
+    from shipyard.tracking.active import ActiveRun
     from shipyard.workspace import Workspace
 
 EXPERIMENT = "credit-risk"
+MODEL_NAME = "credit-risk"
+HOLDOUT = "credit-holdout"
 SWEEP = (0.01, 0.1, 1.0)  # the regularization strengths the quickstart tries
 
 
@@ -42,26 +46,52 @@ def make_model(frame: pd.DataFrame, C: float) -> Any:
     return make_pipeline(prepare, LogisticRegression(C=C, max_iter=1000))
 
 
-def train_sweep(ws: Workspace, data: DatasetVersion) -> list[tuple[str, float, float]]:
-    """One tracked run per value of C; returns (run id, C, test AUC) for each."""
-    from sklearn.metrics import accuracy_score, log_loss, roc_auc_score
+@dataclass(frozen=True)
+class SweepResult:
+    """One trained candidate: its run, its regularization, its test AUC, its model version."""
+
+    run_id: str
+    C: float
+    auc: float
+    model: ModelVersion
+
+
+def train_sweep(ws: Workspace, data: DatasetVersion) -> tuple[list[SweepResult], DatasetVersion]:
+    """One tracked run per value of C, each logging its model; the held-out quarter of
+    the rows is versioned as ``credit-holdout`` for evaluating and gating the models."""
     from sklearn.model_selection import train_test_split
 
     frame = ws.data.load(data.ref)
     train, test = train_test_split(frame, test_size=0.25, random_state=7, stratify=frame[TARGET])
+    holdout = ws.data.add(HOLDOUT, test, message=f"held-out quarter of {data.ref}").version
+    numeric, categorical = feature_columns(frame)
+    features = numeric + categorical
     results = []
     for C in SWEEP:
         with ws.start_run(EXPERIMENT, name=f"logreg-C{C:g}", inputs=[data]) as run:
             run.log_params({"model": "logistic_regression", "C": C, "test_size": 0.25})
-            model = make_model(train, C).fit(train, train[TARGET])
-            scores = model.predict_proba(test)[:, 1]
-            auc = float(roc_auc_score(test[TARGET], scores))
-            run.log_metrics(
-                {
-                    "auc": auc,
-                    "accuracy": float(accuracy_score(test[TARGET], scores >= 0.5)),
-                    "log_loss": float(log_loss(test[TARGET], scores)),
-                }
+            model = make_model(train, C).fit(train[features], train[TARGET])
+            auc = _log_scores(run, model, test[features], test[TARGET])
+            version = run.log_model(
+                model,
+                name=MODEL_NAME,
+                example=train[features].head(5),
+                description="Credit default risk of a loan applicant (demo data).",
             )
-        results.append((run.id, C, auc))
-    return results
+        results.append(SweepResult(run.id, C, auc, version))
+    return results, holdout
+
+
+def _log_scores(run: ActiveRun, model: Any, X: pd.DataFrame, y: pd.Series) -> float:
+    from sklearn.metrics import accuracy_score, log_loss, roc_auc_score
+
+    scores = model.predict_proba(X)[:, 1]
+    auc = float(roc_auc_score(y, scores))
+    run.log_metrics(
+        {
+            "auc": auc,
+            "accuracy": float(accuracy_score(y, scores >= 0.5)),
+            "log_loss": float(log_loss(y, scores)),
+        }
+    )
+    return auc
