@@ -78,3 +78,39 @@ def test_disable_restores_plain_fits(workspace: Any, workspace_dir: Path, credit
     with workspace.start_run("credit") as run:
         LogisticRegression(max_iter=2000).fit(frame[FEATURES], frame["default"])
     assert workspace.runs.get(run.id).params == {}
+
+
+def test_the_fitted_model_is_registered_with_its_lineage(
+    workspace: Any, credit: Any, autologging: None
+) -> None:
+    frame = workspace.data.load(credit.ref)
+    X, y = frame[FEATURES], frame["default"]
+    with workspace.start_run("credit") as run:
+        model = LogisticRegression(max_iter=500).fit(X, y)
+    ref = workspace.runs.get(run.id).tags["shipyard.autolog.model"]
+    assert ref == "LogisticRegression@v1"
+    loaded = workspace.models.load(ref)
+    assert (loaded.predict(X) == model.predict(X)).all()
+    lineage = workspace.models.lineage(ref)
+    assert lineage["run"]["id"] == run.id
+    assert [d["ref"] for d in lineage["datasets"]] == [credit.ref]
+
+
+def test_a_model_that_cannot_be_saved_safely_becomes_a_tag(
+    workspace: Any, credit: Any, autologging: None
+) -> None:
+    from sklearn.preprocessing import FunctionTransformer
+
+    frame = workspace.data.load(credit.ref)
+    with workspace.start_run("credit") as run:
+        make_pipeline(FunctionTransformer(_double), LogisticRegression(max_iter=2000)).fit(
+            frame[FEATURES], frame["default"]
+        )
+    tag = workspace.runs.get(run.id).tags["shipyard.autolog.model"]
+    assert tag.startswith("not registered:")
+    assert "trust=True" in tag
+    assert workspace.models.list() == []
+
+
+def _double(values: Any) -> Any:
+    return values * 2

@@ -6,8 +6,10 @@ Inside ``with ws.start_run(...)`` a fit logs into that run; outside one, it gets
 of its own in the experiment ``autolog`` (of the workspace ``sy.connect()`` finds). A
 fit records the estimator's parameters, its score on the training data
 (``training_score``), its class, and, when the training data came from ``ws.data.load``
-(directly or as a selection of it), the dataset version as the run's input. Fits nested
-in another fit (a pipeline's steps) are not logged twice.
+(directly or as a selection of it), the dataset version as the run's input, and the
+fitted model itself as a registry version (named ``model_name``, or after its class),
+with the first rows of the training data as its example. Fits nested in another fit (a
+pipeline's steps) are not logged twice.
 """
 
 from __future__ import annotations
@@ -18,16 +20,29 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from shipyard.errors import Conflict
+from shipyard.errors import Conflict, ShipyardError
 from shipyard.tracking.active import ActiveRun, current_run
 
 DEFAULT_EXPERIMENT = "autolog"
 _state = threading.local()
 _patched: dict[type, Callable[..., Any]] = {}
+_settings: dict[str, Any] = {"log_models": True, "model_name": None}
 
 
-def autolog(*, disable: bool = False, experiment: str = DEFAULT_EXPERIMENT) -> None:
-    """Start (or with ``disable=True`` stop) recording scikit-learn fits."""
+def autolog(
+    *,
+    disable: bool = False,
+    experiment: str = DEFAULT_EXPERIMENT,
+    log_models: bool = True,
+    model_name: str | None = None,
+) -> None:
+    """Start (or with ``disable=True`` stop) recording scikit-learn fits.
+
+    With ``log_models`` each fitted model is registered (as ``model_name``, default the
+    estimator's class name); a model no safe format can hold is not registered and the
+    run gets the reason as its ``shipyard.autolog.model`` tag instead.
+    """
+    _settings.update(log_models=log_models, model_name=model_name)
     if disable:
         for cls, original in _patched.items():
             cls.fit = original  # type: ignore[attr-defined]
@@ -97,6 +112,19 @@ def _record(run: ActiveRun, estimator: Any, X: Any, y: Any) -> None:
     if y is not None and hasattr(estimator, "score"):
         with contextlib.suppress(TypeError, ValueError):  # some cannot score their data
             run.log_metric("training_score", float(estimator.score(X, y)))
+    if _settings["log_models"] and X is not None:
+        _log_model(run, estimator, X, name)
+
+
+def _log_model(run: ActiveRun, estimator: Any, X: Any, name: str) -> None:
+    """Register the fitted estimator; a refusal becomes a tag, never a failed fit."""
+    example = X.iloc[:5] if hasattr(X, "iloc") else X[:5]
+    try:
+        version = run.log_model(estimator, name=_settings["model_name"] or name, example=example)
+    except ShipyardError as exc:
+        run.set_tags({"shipyard.autolog.model": f"not registered: {exc.message}"[:500]})
+    else:
+        run.set_tags({"shipyard.autolog.model": version.ref})
 
 
 def _text(value: Any) -> str:
