@@ -27,6 +27,7 @@ def test_quickstart_reports_its_steps(tmp_path: Path, capsys: pytest.CaptureFixt
         "train, track and register models",
         "evaluate with fairness",
         "promote through the policy",
+        "write the model card",
         "verify audit trail",
     ]
     assert all(step["ok"] and step["detail"] for step in report["steps"])
@@ -35,6 +36,9 @@ def test_quickstart_reports_its_steps(tmp_path: Path, capsys: pytest.CaptureFixt
     table = pd.read_csv(tmp_path / "qs" / "data" / "credit.csv")
     assert len(table) == 20_000
     assert "generate demo data" in err  # progress goes to stderr with --json
+    card = (tmp_path / "qs" / "model-card.html").read_text()
+    assert "credit-risk@v3" in card
+    assert "champion" in card
 
 
 def test_quickstart_twice_starts_fresh(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -126,7 +126,7 @@ def _stages(run: _Runner, root: Path, rows: int) -> None:
                 f"{len(results)} runs in experiment {EXPERIMENT!r} on {first.ref}, each logging "
                 f"a model; best test AUC {best.auc:.3f} (C={best.C:g}, {best.model.ref})"
             )
-        _promotion_stages(run, ws, best.model, holdout)
+        _promotion_stages(run, ws, best.model, holdout, root)
         with run.step("verify audit trail") as detail:
             verdict = ws.audit.verify()
             if not verdict.ok:
@@ -137,7 +137,7 @@ def _stages(run: _Runner, root: Path, rows: int) -> None:
 
 
 def _promotion_stages(
-    run: _Runner, ws: Workspace, model: ModelVersion, holdout: DatasetVersion
+    run: _Runner, ws: Workspace, model: ModelVersion, holdout: DatasetVersion, root: Path
 ) -> None:
     from shipyard.examples import promotion
 
@@ -154,6 +154,12 @@ def _promotion_stages(
             f"{model.ref} is champion: {len(verdict['checks'])} checks passed "
             "(AUC, change vs champion, fairness, latency, data validation, approval)"
         )
+    with run.step("write the model card") as detail:
+        from shipyard.models.card import card
+
+        path = root / "model-card.html"
+        path.write_text(card(ws.models, f"{model.name}@champion", format="html"), "utf-8")
+        detail.append(f"{path} (data, metrics, fairness per group, verdict, lineage)")
 
 
 def _prepare(root: Path) -> None:
