@@ -29,11 +29,15 @@ from shipyard.errors import ValidationError
 from shipyard.models.refs import check_alias
 
 OPERATORS = (">=", "<=", ">", "<")
-_COMPARE = re.compile(
-    r"^\s*([a-z_0-9]+)(?:\[([^\]]+)\])?\s*(>=|<=|>|<)\s*(-?[0-9.]+(?:e-?\d+)?)\s*$"
+# a plain or scientific number, as Python and YAML write floats (0.01, 5, 1e-06, 1.5e+3)
+_NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
+_COMPARE = re.compile(rf"^\s*([a-z_0-9]+)(?:\[([^\]]+)\])?\s*(>=|<=|>|<)\s*(-?{_NUMBER})\s*$")
+_CHANGE = re.compile(
+    rf"^\s*([a-z_0-9]+)\s+may\s+(drop|rise)\s+(?:by\s+)?at\s+most\s+({_NUMBER})\s*$"
 )
-_CHANGE = re.compile(r"^\s*([a-z_0-9]+)\s+may\s+(drop|rise)\s+(?:by\s+)?at\s+most\s+([0-9.]+)\s*$")
-_LATENCY = re.compile(r"^\s*latency\s+p95\s*(?:<=|<)\s*([0-9.]+)\s*ms(?:\s+on\s+(\d+)\s+rows)?\s*$")
+_LATENCY = re.compile(
+    rf"^\s*latency\s+p95\s*(?:<=|<)\s*({_NUMBER})\s*ms(?:\s+on\s+(\d+)\s+rows)?\s*$"
+)
 _VALIDATION = re.compile(r"^\s*data\s+validation\s+passe[sd]\s*$")
 
 
@@ -200,7 +204,8 @@ def _check_gate(gate: Gate, evaluation: EvaluationSpec | None) -> None:
         higher_is_better,
     )
 
-    if gate.kind in ("metric", "change", "fairness") and evaluation is None:
+    # a latency gate times predictions on rows drawn from the evaluation data
+    if gate.kind in ("metric", "change", "fairness", "latency") and evaluation is None:
         raise ValidationError(
             f"policy gate {gate.text!r} needs an evaluation: add "
             "evaluation: {data: DATASET_REF, target: COLUMN} to the policy"

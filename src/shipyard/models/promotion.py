@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shipyard.entities import ApprovalEvent, ModelVersion
-from shipyard.errors import PermissionDenied, PromotionRefused, ValidationError
+from shipyard.errors import Conflict, PermissionDenied, PromotionRefused, ValidationError
 from shipyard.governance.audit import utc_now
 from shipyard.governance.roles import role_allows
 from shipyard.models.policy import Policy, load_policy, parse_policy
@@ -112,6 +112,13 @@ def _move_alias(
     with models.db.write() as conn:
         models.store.lock_model(conn, target.name, created_at=utc_now(), actor=models.actor)
         before = models.store.alias_target(conn, target.name, alias)
+        judged = verdict.get("holder")
+        now = None if before in (None, target.version) else f"{target.name}@v{before}"
+        if verdict.get("policy") and now != judged:
+            raise Conflict(
+                f"{alias} moved to {now or 'no version'} while the gates ran against "
+                f"{judged or 'no holder'}; promote again to judge against the new holder"
+            )
         models.store.set_alias(
             conn, target.name, alias, target.version, at=utc_now(), actor=models.actor
         )

@@ -140,6 +140,8 @@ class ModelService:
         with self.db.read() as conn:
             number = self._resolve(conn, parsed)
             version = self.store.get(conn, parsed.name, number)
+            if version is None and not self.store.model_exists(conn, parsed.name):
+                raise NotFound(f"no model named {parsed.name!r}; `shipyard models list` shows them")
         if version is None:
             raise NotFound(f"model {parsed.name!r} has no version v{number}")
         return version
