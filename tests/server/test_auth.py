@@ -13,6 +13,11 @@ from shipyard.server.app import create_app
 
 PUBLIC = {("get", "/api/v1/health")}
 WRITES = {"post", "put", "patch", "delete"}
+APPROVER_ROUTES = {
+    ("put", "/api/v1/models/{name}/policy"),
+    ("post", "/api/v1/models/{ref}/approvals/approve"),
+    ("post", "/api/v1/models/{ref}/approvals/reject"),
+}
 
 
 @pytest.fixture
@@ -61,9 +66,22 @@ def test_write_routes_need_the_editor_role(secured: tuple[str, dict[str, str]]) 
         response = httpx.request(method, url + path, headers=bearer(tokens["viewer"]), json={})
         if method in WRITES:
             assert response.status_code == 403, (method, path)
-            assert "editor" in response.json()["error"]["message"]
+            needed = "approver" if (method, path) in APPROVER_ROUTES else "editor"
+            assert f"role {needed!r}" in response.json()["error"]["message"], (method, path)
         else:
             assert response.status_code not in (401, 403), (method, path)
+
+
+def test_approving_and_policies_need_the_approver_role(
+    secured: tuple[str, dict[str, str]],
+) -> None:
+    url, tokens = secured
+    listed = {route for route in routes(url)}
+    assert listed >= APPROVER_ROUTES
+    for method, path in APPROVER_ROUTES:
+        response = httpx.request(method, url + path, headers=bearer(tokens["editor"]), json={})
+        assert response.status_code == 403, (method, path)
+        assert "role 'approver'" in response.json()["error"]["message"]
 
 
 def test_the_caller_is_the_actor_of_the_audit_trail(

@@ -41,6 +41,18 @@ class Api:
         """POST a JSON body to ``path`` (under /api/v1)."""
         return self._request("POST", path, json=body)
 
+    def put_json(self, path: str, body: dict[str, Any]) -> Any:
+        """PUT a JSON body to ``path`` (under /api/v1)."""
+        return self._request("PUT", path, json=body)
+
+    def fetch(self, path: str, digest: str) -> bytes:
+        """The bytes at ``path``, returned only if their BLAKE3 digest is ``digest``."""
+        response = self._with_retries(lambda: self._http.get(path), raw=True)
+        data = bytes(response.content)
+        if blake3.blake3(data).hexdigest() != digest:
+            raise IntegrityError(f"downloaded {path} does not match its digest {digest}")
+        return data
+
     def put(self, path: str, body: BinaryIO) -> Any:
         """PUT a file's bytes to ``path``, streamed (retried from the start on failure)."""
         start = body.tell()
@@ -76,7 +88,7 @@ class Api:
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         return self._with_retries(lambda: self._http.request(method, path, **kwargs))
 
-    def _with_retries(self, send: Callable[[], httpx.Response]) -> Any:
+    def _with_retries(self, send: Callable[[], httpx.Response], *, raw: bool = False) -> Any:
         wait = FIRST_WAIT_S
         for attempt in range(1, ATTEMPTS + 1):
             try:
@@ -88,6 +100,8 @@ class Api:
                     ) from exc
             else:
                 if response.status_code not in RETRY_STATUSES or attempt == ATTEMPTS:
+                    if raw and response.is_success:
+                        return response
                     return _result(response)
             time.sleep(wait)
             wait = min(wait * 2, 3.0)

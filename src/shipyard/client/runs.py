@@ -8,7 +8,6 @@ from typing import Any
 
 from shipyard.client.http import Api
 from shipyard.entities import DatasetVersion, FileEntry, MetricPoint, ModelVersion, Run
-from shipyard.errors import ConfigError
 from shipyard.tracking.active import ActiveRun, check_key
 from shipyard.tracking.buffer import Point
 
@@ -37,12 +36,26 @@ class RemoteRunService:
         return ActiveRun(self, self._api.post("/runs", body)["id"])
 
     def log_model(
-        self, run_id: str, model: Any, *, name: str, example: Any, **options: Any
+        self,
+        run_id: str,
+        model: Any,
+        *,
+        name: str,
+        example: Any,
+        trust: bool = False,
+        description: str = "",
     ) -> ModelVersion:
-        """Registering models through a server is not offered yet (a clear error)."""
-        raise ConfigError(
-            "run.log_model through a server is not available yet; log models in a workspace "
-            "opened on the store itself"
+        """Pack and check the model here, upload its files, register it on the server."""
+        from shipyard.client.models import upload_model
+
+        return upload_model(
+            self._api,
+            run_id,
+            model,
+            name=name,
+            example=example,
+            trust=trust,
+            description=description,
         )
 
     def write_params(self, run_id: str, params: dict[str, str]) -> None:

@@ -6,7 +6,9 @@ from collections.abc import Iterable
 from types import TracebackType
 from typing import Any
 
+from shipyard.client.data import RemoteDataService
 from shipyard.client.http import Api
+from shipyard.client.models import RemoteModelService
 from shipyard.client.runs import RemoteRunService
 from shipyard.entities import DatasetVersion
 from shipyard.errors import ConfigError
@@ -14,12 +16,14 @@ from shipyard.tracking.active import ActiveRun
 
 
 class RemoteWorkspace:
-    """The parts of the Python surface a server offers today: runs (more to come)."""
+    """The Python surface of a workspace, through a server: runs, datasets, models."""
 
     def __init__(self, url: str, token: str | None) -> None:
         self.url = url
         self._api = Api(url, token)
         self.runs = RemoteRunService(self._api)
+        self.data = RemoteDataService(self._api)
+        self.models = RemoteModelService(self._api)
 
     def start_run(
         self,
@@ -33,10 +37,10 @@ class RemoteWorkspace:
         return self.runs.start(experiment, name=name, inputs=inputs, tags=tags)
 
     def __getattr__(self, name: str) -> Any:
-        if name in {"data", "blobs", "audit", "settings", "access"}:
+        if name in {"blobs", "audit", "settings", "access"}:
             raise ConfigError(
-                f"ws.{name} is not available through a server yet (this version serves runs); "
-                "use a workspace opened on the store itself"
+                f"ws.{name} is not available through a server yet (this version serves runs "
+                "and datasets); use a workspace opened on the store itself"
             )
         raise AttributeError(name)
 

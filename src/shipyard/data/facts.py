@@ -9,12 +9,13 @@ add run on the same table and refuse the version when they fail.
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from shipyard.data.manifest import LocalFile
-from shipyard.entities import DatasetVersion
+from shipyard.data.manifest import LocalFile, scan
+from shipyard.entities import DatasetVersion, FileEntry
 from shipyard.errors import ValidationError
 
 if TYPE_CHECKING:
@@ -69,6 +70,17 @@ def analyze(files: list[LocalFile], rules: RuleSet | str | Path | None) -> Table
     )
 
 
+def analyze_stored(
+    blobs: ContentStore, entry: FileEntry, rules: RuleSet | str | Path | None
+) -> TableFacts:
+    """:func:`analyze` for a table file already in the blob store, read from a temporary copy."""
+    with tempfile.TemporaryDirectory(prefix="shipyard-table-") as folder:
+        copy = Path(folder) / PurePosixPath(entry.path).name
+        blobs.get_file(entry.digest, copy)
+        local = scan(copy)[1][0]
+        return analyze([local._replace(rel=entry.path)], rules)
+
+
 def enforce(table: pa.Table, rules: RuleSet | str | Path, *, what: str) -> ValidationReport:
     """Validate ``table``; raise ValidationError listing every failed rule."""
     report = check(table, rules)
@@ -110,13 +122,20 @@ def write_frame(frame: pd.DataFrame, path: Path) -> Path:
 def load_table(blobs: ContentStore, version: DatasetVersion, digest: str) -> pa.Table:
     """The verified table of a tabular version, as a pyarrow Table."""
     import pyarrow as pa
+
+    data = pa.py_buffer(blobs.get_bytes(digest))
+    return read_stored_table(pa.BufferReader(data), str(version.table_path))
+
+
+def read_stored_table(source: Any, table_path: str) -> pa.Table:
+    """Read the table file of a version (a local path or a pyarrow reader over its bytes),
+    as CSV or Parquet by the suffix of its path in the version."""
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
-    data = pa.py_buffer(blobs.get_bytes(digest))
-    if str(version.table_path).lower().endswith(".csv"):
-        return pacsv.read_csv(pa.BufferReader(data))
-    return pq.read_table(pa.BufferReader(data))
+    if table_path.lower().endswith(".csv"):
+        return pacsv.read_csv(source)
+    return pq.read_table(source)
 
 
 def compare(old: DatasetVersion, new: DatasetVersion) -> dict[str, Any]:

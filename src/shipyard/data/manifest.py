@@ -12,13 +12,18 @@ import os
 import stat
 from dataclasses import dataclass, field
 from operator import itemgetter
-from pathlib import Path
-from typing import NamedTuple
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, NamedTuple
 
 import blake3
 
 from shipyard.entities import FileEntry
 from shipyard.errors import IntegrityError, NotFound, ValidationError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from shipyard.storage.content import ContentStore
 
 FORMAT = 1
 SKIPPED_DIRS = frozenset({".shipyard", ".git", ".dvc", "__pycache__"})
@@ -175,3 +180,45 @@ def _walk(root: str) -> list[LocalFile]:
 
 def _local(rel: str, path: str, info: os.stat_result) -> LocalFile:
     return LocalFile(rel, path, info.st_size, info.st_mode & 0o7777, info.st_mtime_ns, info.st_ino)
+
+
+def checked_manifest(entries: Iterable[FileEntry]) -> Manifest:
+    """The manifest of ``entries`` sent by a caller; ValidationError for a bad entry."""
+    manifest = Manifest.of([FileEntry(*entry) for entry in entries])
+    if not manifest.entries:
+        raise ValidationError("a version needs at least one file, got an empty file list")
+    previous = None
+    for entry in manifest.entries:
+        pure = PurePosixPath(entry.path)
+        if pure.is_absolute() or ".." in pure.parts or str(pure) != entry.path or not pure.name:
+            raise ValidationError(
+                f"file path must be a plain relative path like 'a/b.csv', got {entry.path!r}"
+            )
+        if entry.path == previous:
+            raise ValidationError(f"file path {entry.path!r} appears twice in the file list")
+        if entry.size < 0 or not 0 <= entry.mode <= 0o7777:
+            raise ValidationError(
+                f"{entry.path!r}: size must be >= 0 and mode within 0o7777, got "
+                f"size {entry.size} and mode {entry.mode:#o}"
+            )
+        previous = entry.path
+    return manifest
+
+
+def require_stored(blobs: ContentStore, manifest: Manifest) -> None:
+    """Refuse a manifest naming a blob that is not stored, or stored with another size."""
+    missing = [entry for entry in manifest.entries if not _holds(blobs, entry)]
+    if missing:
+        first = ", ".join(f"{e.path} (blob {e.digest})" for e in missing[:3])
+        raise ValidationError(
+            f"{len(missing)} file(s) are not in the blob store with the size given, first: "
+            f"{first}; upload their bytes first; nothing was recorded",
+            details=[{"path": e.path, "digest": e.digest, "size": e.size} for e in missing[:20]],
+        )
+
+
+def _holds(blobs: ContentStore, entry: FileEntry) -> bool:
+    try:
+        return blobs.size(entry.digest) == entry.size
+    except NotFound:
+        return False

@@ -11,17 +11,25 @@ from __future__ import annotations
 
 import builtins
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shipyard.data import facts
-from shipyard.data.ingest import Progress, digests_of, ingest
-from shipyard.data.manifest import LocalFile, Manifest, ManifestDiff, diff_manifests, scan
+from shipyard.data.ingest import IngestResult, Progress, digests_of, ingest
+from shipyard.data.manifest import (
+    LocalFile,
+    Manifest,
+    ManifestDiff,
+    checked_manifest,
+    diff_manifests,
+    require_stored,
+    scan,
+)
 from shipyard.data.refs import check_name, parse_ref
 from shipyard.data.stat_cache import StatCache
-from shipyard.entities import DatasetVersion
+from shipyard.entities import DatasetVersion, FileEntry
 from shipyard.errors import NotFound, ValidationError
 from shipyard.governance.audit import AuditTrail, utc_now
 from shipyard.storage.sql.datasets import SqlDatasetStore
@@ -117,13 +125,46 @@ class DatasetService:
             result = ingest(files, blobs=self.blobs, cache=cache, stored=stored, progress=progress)
         finally:
             cache.close()
-        manifest = result.manifest
+        version, created = self._commit(
+            name, latest, result.manifest, message, lambda: facts.analyze(files, rules)
+        )
+        return AddResult(version, created, result.hashed, result.new_bytes)
+
+    def add_manifest(
+        self, name: str, entries: Iterable[FileEntry], *, message: str = "", rules: Any = None
+    ) -> AddResult:
+        """Version files whose bytes are already in the blob store (a server's add: its
+        client uploaded them), as the next version of ``name``.
+
+        Every entry must name a stored blob of the size it states; a single table file
+        gets its schema, profile and personal-data findings, and ``rules`` enforced, as
+        :meth:`add` would give it.
+        """
+        check_name(name)
+        manifest = checked_manifest(entries)
+        require_stored(self.blobs, manifest)
+        latest = self._latest(name)
+        table = manifest.entries[0]
+        version, created = self._commit(
+            name, latest, manifest, message, lambda: facts.analyze_stored(self.blobs, table, rules)
+        )
+        return AddResult(version, created, 0, 0)
+
+    def _commit(
+        self,
+        name: str,
+        latest: DatasetVersion | None,
+        manifest: Manifest,
+        message: str,
+        learn: Callable[[], facts.TableFacts],
+    ) -> tuple[DatasetVersion, bool]:
+        """Store the manifest and record it, unless ``latest`` holds it already; ``learn``
+        gives the table facts of a single-table manifest."""
         digest = self.blobs.put_bytes(manifest.to_bytes()).digest
         if latest and latest.digest == digest:
-            return AddResult(latest, False, result.hashed, result.new_bytes)
-        learned = facts.analyze(files, rules) if _single_table(files) else facts.NO_FACTS
-        version, created = self._record(name, digest, manifest, message, learned)
-        return AddResult(version, created, result.hashed, result.new_bytes)
+            return latest, False
+        learned = learn() if _single_table(manifest) else facts.NO_FACTS
+        return self._record(name, digest, manifest, message, learned)
 
     def _record(
         self,
@@ -205,12 +246,7 @@ class DatasetService:
         """What differs between ``path`` and the latest version of ``name``."""
         check_name(name)
         latest = self._latest(name)
-        root, files = scan(Path(path).expanduser())
-        cache = StatCache(self._cache_dir / "stat", root)
-        try:
-            local = ingest(files, blobs=None, cache=cache, progress=progress).manifest
-        finally:
-            cache.close()
+        local = hash_local(Path(path), self._cache_dir / "stat", progress)[1].manifest
         recorded = self.manifest(latest) if latest else Manifest(())
         return StatusReport(name, latest.ref if latest else None, diff_manifests(recorded, local))
 
@@ -269,8 +305,20 @@ class DatasetService:
             return self._store.get(conn, name, None)
 
 
-def _single_table(files: list[LocalFile]) -> bool:
-    return len(files) == 1 and facts.is_table_file(files[0].path)
+def hash_local(
+    path: Path, cache_dir: Path | None, progress: Progress | None = None
+) -> tuple[list[LocalFile], IngestResult]:
+    """The files under ``path`` and their digests, nothing stored (stat cache in ``cache_dir``)."""
+    root, files = scan(path.expanduser())
+    cache = StatCache(cache_dir, root)
+    try:
+        return files, ingest(files, blobs=None, cache=cache, progress=progress)
+    finally:
+        cache.close()
+
+
+def _single_table(manifest: Manifest) -> bool:
+    return manifest.files == 1 and facts.is_table_file(manifest.entries[0].path)
 
 
 def require_table(version: DatasetVersion) -> str:

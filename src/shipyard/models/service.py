@@ -9,12 +9,11 @@ audited). Loading reads every file through its digest before anything is deseria
 from __future__ import annotations
 
 import builtins
-import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from shipyard.data.manifest import Manifest
+from shipyard.data.manifest import Manifest, checked_manifest, require_stored
 from shipyard.entities import ApprovalEvent, FileEntry, ModelVersion
 from shipyard.errors import NotFound, ValidationError
 from shipyard.governance.audit import AuditTrail, utc_now
@@ -66,37 +65,68 @@ class ModelService:
         description: str = "",
     ) -> ModelVersion:
         """Save ``model`` as the next version of ``name``, produced by run ``run_id``."""
-        from shipyard.models.flavors import save_model
-        from shipyard.models.signature import allow_missing, infer_signature
+        from shipyard.models.saving import packed
 
         check_model_name(name)
         inputs = self._runs().get(run_id).inputs if run_id is not None else []
-        predictions = _predict(model, example)
-        signature = infer_signature(example, predictions, getattr(model, "classes_", None))
-        signature = allow_missing(signature, self._nullable_columns(inputs))
-        with tempfile.TemporaryDirectory(prefix="shipyard-model-") as folder:
-            saved = save_model(model, Path(folder), trust=trust)
-            entries = [self._store_file(Path(folder), rel) for rel in saved.files]
-        manifest = Manifest.of(entries)
-        digest = self.blobs.put_bytes(manifest.to_bytes()).digest
+        nullable = self._nullable_columns(inputs)
+        with packed(model, example, trust=trust, nullable=nullable) as pack:
+            entries = [self._store_file(pack.folder, rel) for rel in pack.saved.files]
+        return self.register(
+            name,
+            run_id,
+            entries,
+            flavor=pack.saved.flavor,
+            details=pack.saved.details,
+            packages=pack.saved.packages,
+            signature=pack.signature.to_dict(),
+            description=description,
+        )
+
+    def register(
+        self,
+        name: str,
+        run_id: str | None,
+        entries: Iterable[FileEntry],
+        *,
+        flavor: str,
+        details: dict[str, Any],
+        packages: dict[str, str],
+        signature: dict[str, Any],
+        description: str = "",
+    ) -> ModelVersion:
+        """Record a version whose files are stored already (checked: the blobs exist with
+        the sizes given, the flavor is known, the signature is well formed)."""
+        from shipyard.models.flavors import FLAVORS
+        from shipyard.models.signature import Signature
+
+        check_model_name(name)
+        if flavor not in FLAVORS:
+            raise ValidationError(f"unknown model format {flavor!r}; known: {', '.join(FLAVORS)}")
+        try:
+            Signature.from_dict(signature)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValidationError(f"malformed model signature: {exc}") from exc
+        if run_id is not None:
+            self._runs().get(run_id)
+        manifest = checked_manifest(entries)
+        require_stored(self.blobs, manifest)
         draft = ModelVersion(
             name=name,
             version=0,
             run_id=run_id,
-            flavor=saved.flavor,
-            safe=saved.safe,
-            digest=digest,
+            flavor=flavor,
+            safe=flavor != "cloudpickle",
+            digest=self.blobs.put_bytes(manifest.to_bytes()).digest,
             files=manifest.files,
             bytes=manifest.size,
-            signature=signature.to_dict(),
-            packages=dict(saved.packages),
-            details=dict(saved.details),
+            signature=signature,
+            packages=dict(packages),
+            details=dict(details),
             author=self.actor,
             created_at=utc_now(),
             description=description,
         )
-        reloaded = self._deserialize(draft, trust=True)
-        _check_round_trip(reloaded, example, predictions)
         return self._record(draft)
 
     def _nullable_columns(self, refs: builtins.list[str]) -> set[str]:
@@ -361,43 +391,6 @@ class ModelService:
 def evaluation_key(data_ref: str, target: str, sensitive: Sequence[str]) -> str:
     """The identity of an evaluation: which data, which target, which sensitive columns."""
     return canonical_json({"data": data_ref, "target": target, "sensitive": sorted(sensitive)})
-
-
-def _predict(model: Any, example: Any) -> Any:
-    if not callable(getattr(model, "predict", None)):
-        raise ValidationError(
-            f"a model must have a predict method; {type(model).__name__} has none"
-        )
-    if example is None:
-        raise ValidationError(
-            "log_model needs example=: a few input rows (a DataFrame or a 2-D array); the "
-            "signature is inferred from them and the model is checked on them"
-        )
-    try:
-        return model.predict(example)
-    except Exception as exc:  # any failure of user code on the example refuses the model
-        raise ValidationError(
-            f"the model's predict fails on the example ({type(exc).__name__}: {exc}); "
-            "nothing was logged"
-        ) from exc
-
-
-def _check_round_trip(reloaded: LoadedModel, example: Any, expected: Any) -> None:
-    import numpy as np
-
-    got = reloaded.raw.predict(example)
-    same = np.asarray(got).shape == np.asarray(expected).shape and (
-        np.array_equal(got, expected)
-        or (
-            np.asarray(got).dtype.kind in "fc"
-            and np.allclose(got, expected, rtol=1e-6, atol=1e-9, equal_nan=True)
-        )
-    )
-    if not same:
-        raise ValidationError(
-            f"the saved {reloaded.version.flavor} model predicts differently from the live "
-            "object on the example; nothing was logged"
-        )
 
 
 def _dataset_facts(version: Any) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, FastAPI
 
 from shipyard._version import __version__
 from shipyard.platform import Platform
-from shipyard.server import artifacts, runs
+from shipyard.server import artifacts, blobs, datasets, models, runs
 from shipyard.server.errors import install_error_handlers
 
 API = "/api/v1"
@@ -35,5 +35,8 @@ def create_app(platform: Platform, *, auth: bool = True) -> FastAPI:
 
     api.include_router(runs.router)
     api.include_router(artifacts.router)
+    api.include_router(blobs.router)
+    api.include_router(datasets.router)
+    api.include_router(models.router)
     app.include_router(api)
     return app

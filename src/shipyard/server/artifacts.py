@@ -8,23 +8,22 @@ transfer at its end rather than being served as good).
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response
 
 from shipyard.errors import ValidationError
 from shipyard.platform import Platform
 from shipyard.server.auth import require
+from shipyard.server.streaming import blob_response
 from shipyard.tracking.service import select_artifacts
 
 router = APIRouter(prefix="/runs/{run_id}/artifacts", tags=["artifacts"])
 Viewer = Annotated[Platform, Depends(require("viewer"))]
 Editor = Annotated[Platform, Depends(require("editor"))]
-CHUNK = 1 << 20
 
 
 @router.get("")
@@ -50,19 +49,11 @@ async def upload(run_id: str, path: str, request: Request, platform: Editor) -> 
 
 
 @router.get("/{path:path}")
-def download(run_id: str, path: str, platform: Viewer) -> StreamingResponse:
+def download(run_id: str, path: str, platform: Viewer) -> Response:
     """The bytes of one artifact file."""
     matching = select_artifacts(platform.runs.artifacts(run_id), path)
     exact = [e for e in matching if e.path == path.strip("/")]
     if not exact:
         raise ValidationError(f"{path!r} is a folder of artifacts; download its files one by one")
     entry = exact[0]
-    reader = platform.blobs.open(entry.digest)
-
-    def chunks() -> Iterator[bytes]:
-        with reader:
-            while block := reader.read(CHUNK):
-                yield block
-
-    headers = {"Content-Length": str(entry.size), "X-Shipyard-Digest": entry.digest}
-    return StreamingResponse(chunks(), media_type="application/octet-stream", headers=headers)
+    return blob_response(platform.blobs, entry.digest, entry.size)

@@ -40,7 +40,14 @@ class RunBackend(Protocol):
         self, run_id: str, source: str | Path, artifact_path: str = ""
     ) -> list[FileEntry]: ...
     def log_model(
-        self, run_id: str, model: Any, *, name: str, example: Any, **options: Any
+        self,
+        run_id: str,
+        model: Any,
+        *,
+        name: str,
+        example: Any,
+        trust: bool = False,
+        description: str = "",
     ) -> ModelVersion: ...
     def finish(self, run_id: str, status: str) -> None: ...
     def get(self, run_id: str) -> Run: ...

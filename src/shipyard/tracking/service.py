@@ -166,10 +166,19 @@ class RunService:
         return entries
 
     def log_model(
-        self, run_id: str, model: Any, *, name: str, example: Any, **options: Any
+        self,
+        run_id: str,
+        model: Any,
+        *,
+        name: str,
+        example: Any,
+        trust: bool = False,
+        description: str = "",
     ) -> ModelVersion:
         """Register ``model`` as the next version of ``name``, produced by this run."""
-        return self._models().log(run_id, model, name=name, example=example, **options)
+        return self._models().log(
+            run_id, model, name=name, example=example, trust=trust, description=description
+        )
 
     def artifacts(self, run_id: str) -> list[FileEntry]:
         """Every artifact file of a run."""
