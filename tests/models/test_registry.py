@@ -55,8 +55,8 @@ def test_log_model_records_v1_with_its_signature_and_packages(
     assert mv.description == "baseline"
     assert re.fullmatch(r"[0-9a-f]{64}", mv.digest)
     manifest = Manifest.from_bytes(ws.blobs.get_bytes(mv.digest))
-    assert [entry.path for entry in manifest.entries] == ["model.skops"]
-    assert (mv.files, mv.bytes) == (1, manifest.size)
+    assert [entry.path for entry in manifest.entries] == ["example.json", "model.skops"]
+    assert (mv.files, mv.bytes) == (2, manifest.size)
 
     signature = mv.signature
     assert signature["input_kind"] == "dataframe"
@@ -195,7 +195,7 @@ def test_a_tampered_model_file_is_refused_before_it_is_deserialized(
     ws.models.load(mv.ref)
     assert len(loads_calls) == 1  # the spy sees a normal load
 
-    (entry,) = Manifest.from_bytes(ws.blobs.get_bytes(mv.digest)).entries
+    entry = Manifest.from_bytes(ws.blobs.get_bytes(mv.digest)).by_path()["model.skops"]
     path = _blob_path(ws, entry.digest)
     data = bytearray(path.read_bytes())
     middle = len(data) // 2

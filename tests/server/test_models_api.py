@@ -76,7 +76,7 @@ def test_a_tampered_blob_is_refused_by_the_client(
     url, secrets = tokens
     version = _log(url, secrets["editor"], trained)
     manifest = Manifest.from_bytes(platform.blobs.get_bytes(version.digest))
-    entry = manifest.entries[0]
+    entry = manifest.by_path()["model.skops"]
     path = Path(platform.settings.artifacts_url.removeprefix("file://"))
     blob = next(p for p in path.rglob(f"*{entry.digest[4:]}*") if p.is_file())
     blob.chmod(0o644)

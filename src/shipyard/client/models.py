@@ -75,6 +75,7 @@ class RemoteModelService:
         from shipyard.data.manifest import Manifest
         from shipyard.models.flavors import SavedModel, load_model
         from shipyard.models.loaded import LoadedModel
+        from shipyard.models.saving import EXAMPLE_FILE
         from shipyard.models.signature import Signature
 
         version = self.get(ref)
@@ -95,7 +96,9 @@ class RemoteModelService:
             packages=version.packages,
         )
         raw = load_model(files, saved, trust=trust)
-        return LoadedModel(version, raw, Signature.from_dict(version.signature))
+        return LoadedModel(
+            version, raw, Signature.from_dict(version.signature), files.get(EXAMPLE_FILE)
+        )
 
     def evaluate(
         self,
@@ -170,7 +173,7 @@ def upload_model(
     check_model_name(name)
     nullable = _nullable_inputs(api, run_id)
     with packed(model, example, trust=trust, nullable=nullable) as pack:
-        entries = [_upload_file(api, pack.folder / rel, rel) for rel in pack.saved.files]
+        entries = [_upload_file(api, pack.folder / rel, rel) for rel in pack.files]
         body = {
             "run_id": run_id,
             "files": [entry._asdict() for entry in entries],

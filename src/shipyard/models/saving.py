@@ -21,13 +21,18 @@ if TYPE_CHECKING:
     from shipyard.models.signature import Signature
 
 
+EXAMPLE_FILE = "example.json"
+
+
 @dataclass(frozen=True)
 class PackedModel:
-    """A model saved into ``folder`` (temporary) with its format and signature."""
+    """A model saved into ``folder`` (temporary) with its format and signature; ``files``
+    are the saved files plus the example rows (``example.json``)."""
 
     saved: SavedModel
     signature: Signature
     folder: Path
+    files: tuple[str, ...]
 
 
 @contextmanager
@@ -51,7 +56,12 @@ def packed(
         files = {rel: (folder / rel).read_bytes() for rel in saved.files}
         reloaded = load_model(files, saved, trust=True)  # our own bytes, just written
         check_round_trip(reloaded, saved.flavor, example, predictions)
-        yield PackedModel(saved, signature, folder)
+        (folder / EXAMPLE_FILE).write_bytes(_example_bytes(signature, example))
+        yield PackedModel(saved, signature, folder, (*saved.files, EXAMPLE_FILE))
+
+
+def _example_bytes(signature: Signature, example: Any) -> bytes:
+    return signature.example_to_json(example[:5] if hasattr(example, "__getitem__") else example)
 
 
 def predict_example(model: Any, example: Any) -> Any:

@@ -71,7 +71,7 @@ class ModelService:
         inputs = self._runs().get(run_id).inputs if run_id is not None else []
         nullable = self._nullable_columns(inputs)
         with packed(model, example, trust=trust, nullable=nullable) as pack:
-            entries = [self._store_file(pack.folder, rel) for rel in pack.saved.files]
+            entries = [self._store_file(pack.folder, rel) for rel in pack.files]
         return self.register(
             name,
             run_id,
@@ -216,6 +216,7 @@ class ModelService:
     def _deserialize(self, version: ModelVersion, *, trust: bool) -> LoadedModel:
         from shipyard.models.flavors import SavedModel, load_model
         from shipyard.models.loaded import LoadedModel
+        from shipyard.models.saving import EXAMPLE_FILE
         from shipyard.models.signature import Signature
 
         if not version.safe and not trust:
@@ -234,7 +235,9 @@ class ModelService:
             packages=version.packages,
         )
         raw = load_model(files, saved, trust=trust)
-        return LoadedModel(version, raw, Signature.from_dict(version.signature))
+        return LoadedModel(
+            version, raw, Signature.from_dict(version.signature), files.get(EXAMPLE_FILE)
+        )
 
     # evaluation and lineage
 

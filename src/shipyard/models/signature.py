@@ -74,6 +74,28 @@ class Signature:
             "classes": self.classes,
         }
 
+    def example_to_json(self, example: Any) -> bytes:
+        """The example rows as JSON (kept with the version; see :meth:`example_from_json`)."""
+        import json
+
+        import pandas as pd
+
+        rows = example.to_numpy() if isinstance(example, pd.DataFrame) else np.asarray(example)
+        data = [[_plain(value) for value in row] for row in rows.tolist()]
+        return json.dumps({"columns": self.names, "data": data}).encode()
+
+    def example_from_json(self, data: bytes) -> Any:
+        """The example rows a version keeps, with the signature's dtypes."""
+        import json
+
+        import pandas as pd
+
+        document = json.loads(data)
+        if self.input_kind == "array":
+            return np.asarray(document["data"], dtype=self.columns[0].dtype)
+        frame = pd.DataFrame(document["data"], columns=document["columns"])
+        return frame.astype({c.name: c.dtype for c in self.columns})
+
     @classmethod
     def from_dict(cls, document: dict[str, Any]) -> Signature:
         """The signature a stored document describes."""
@@ -104,6 +126,24 @@ class Signature:
             f"got {type(data).__name__} instead"
         )
 
+    def numeric_values(self, data: Any) -> np.ndarray[Any, Any] | None:
+        """The values of ``data`` as one float array when it is a DataFrame with exactly
+        the signature's columns and numeric dtypes and holds only finite numbers (the
+        common case, checked in a few microseconds); None when it needs the full check."""
+        import pandas as pd
+
+        if (
+            data.__class__ is not pd.DataFrame
+            or self._dtypes is None
+            or not data.columns.equals(self._index)
+            or tuple(data.dtypes) != self._dtypes
+        ):
+            return None
+        values: np.ndarray[Any, Any] = data.to_numpy()
+        if values.dtype.kind in "iu" or (values.dtype.kind == "f" and all_finite(values)):
+            return values
+        return None
+
     def _check_frame(self, frame: Any) -> Any:
         if self.input_kind == "array":
             return self._check_array(frame.to_numpy())
@@ -115,7 +155,7 @@ class Signature:
                 _check_type(spec, dtype)
         elif self._all_required:
             values = frame.to_numpy()
-            if values.dtype.kind == "f" and np.isfinite(values).all():
+            if values.dtype.kind == "f" and all_finite(values):
                 return frame
         for spec in self.columns:
             _check_missing(spec, frame[spec.name].to_numpy())
@@ -150,6 +190,15 @@ class Signature:
             for index, spec in enumerate(self.columns):
                 _check_missing(spec, array[:, index])
         return array
+
+
+def all_finite(values: np.ndarray[Any, Any]) -> bool:
+    """True when a float array holds no NaN or infinity: one summing pass (a NaN or an
+    infinity makes the sum non-finite), and an exact check only if the sum overflowed."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(values.sum()):
+            return True
+    return bool(np.isfinite(values).all())
 
 
 def infer_signature(example: Any, predictions: Any, classes: Any = None) -> Signature:
@@ -188,6 +237,15 @@ def allow_missing(signature: Signature, columns: set[str]) -> Signature:
         for c in signature.columns
     )
     return replace(signature, columns=widened)
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-able form of one example value (missing values become null)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, int | float | str | bool):
+        return value
+    return str(value)
 
 
 def _column(name: str, series: Any) -> ColumnSpec:
