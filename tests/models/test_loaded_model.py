@@ -72,3 +72,16 @@ def test_a_forest_fitted_on_a_frame_takes_the_array_path(
     loaded = _logged(workspace, forest, X)
     assert loaded._on_values is not None
     np.testing.assert_array_equal(loaded.predict(X), forest.predict(X))
+
+
+@pytest.mark.parametrize(
+    ("value", "finite"), [(0.5, True), (1e200, True), (np.nan, False), (np.inf, False)]
+)
+def test_all_finite_is_exact_even_when_the_fast_sum_overflows(value: float, finite: bool) -> None:
+    from shipyard.models.signature import all_finite
+
+    values = np.ones((50, 7))
+    values[17, 3] = value
+    assert all_finite(values) is finite
+    assert all_finite(np.asfortranarray(values)) is finite
+    assert all_finite(values[:, ::2]) is (finite or 3 % 2 == 1)

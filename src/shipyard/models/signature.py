@@ -62,6 +62,11 @@ class Signature:
         return None
 
     @cached_property
+    def _all_float(self) -> bool:
+        """Every column takes any number (any mix of numeric dtypes is valid input)."""
+        return all(c.type == "float" for c in self.columns)
+
+    @cached_property
     def _all_required(self) -> bool:
         return not any(c.nullable for c in self.columns)
 
@@ -136,10 +141,11 @@ class Signature:
             data.__class__ is not pd.DataFrame
             or self._dtypes is None
             or not data.columns.equals(self._index)
-            or tuple(data.dtypes) != self._dtypes
         ):
             return None
-        values: np.ndarray[Any, Any] = data.to_numpy()
+        if not self._all_float and tuple(data.dtypes) != self._dtypes:
+            return None  # an integer column must be given integers: the full check says so
+        values: np.ndarray[Any, Any] = data.to_numpy()  # numeric columns: one float array
         if values.dtype.kind in "iu" or (values.dtype.kind == "f" and all_finite(values)):
             return values
         return None
@@ -193,10 +199,15 @@ class Signature:
 
 
 def all_finite(values: np.ndarray[Any, Any]) -> bool:
-    """True when a float array holds no NaN or infinity: one summing pass (a NaN or an
-    infinity makes the sum non-finite), and an exact check only if the sum overflowed."""
+    """True when a float array holds no NaN or infinity.
+
+    One BLAS dot product of the values with themselves: a NaN or an infinity makes it
+    non-finite, so a finite result proves the array finite; only if it overflowed (values
+    beyond 1e154) does the exact element-wise check run.
+    """
+    flat = values.ravel(order="K")  # a view for any contiguous array
     with np.errstate(over="ignore", invalid="ignore"):
-        if np.isfinite(values.sum()):
+        if np.isfinite(flat @ flat):
             return True
     return bool(np.isfinite(values).all())
 
