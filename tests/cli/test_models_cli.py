@@ -29,7 +29,7 @@ def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> Any:
 def registered(workspace: Any, workspace_dir: Path) -> Path:
     """A workspace with credit@v1 and two versions of credit-risk logged from runs on it."""
     frame = make_credit_table(1500, seed=3)
-    data = workspace.data.add("credit", frame).version
+    data = workspace.data.add("credit", frame)
     numeric, categorical = feature_columns(frame)
     X = frame[numeric + categorical]
     for C in (1.0, 0.5):

@@ -26,7 +26,7 @@ def test_postgres_and_s3_workspace(
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     with connect() as ws:
         assert ws.home is None
-        version = ws.data.add("raw", tree, message="shared").version
+        version = ws.data.add("raw", tree, message="shared")
         assert any(key.startswith("team/blobs/") for key in s3_bucket.object_keys())
     with connect() as other:  # a second client sees the same store
         assert other.data.get("raw").digest == version.digest

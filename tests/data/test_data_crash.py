@@ -57,7 +57,7 @@ def test_sigkill_mid_add_leaves_no_version(
     assert workspace.data.list() == []
     assert workspace.audit.entries()[-1].action == "workspace.init"
 
-    result = workspace.data.add("many", source)
+    result = workspace.data.add_with_stats("many", source)
     assert result.version.ref == "many@v1"
     assert result.new_bytes <= (FILES - stored + 1) * SIZE  # what was stored is reused
     restored = tmp_path / "restored"

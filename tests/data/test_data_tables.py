@@ -29,7 +29,7 @@ def credit_csv(tmp_path: Path) -> Path:
 
 
 def test_a_table_version_carries_schema_profile_and_pii(workspace: Any, credit_csv: Path) -> None:
-    version = workspace.data.add("credit", credit_csv).version
+    version = workspace.data.add("credit", credit_csv)
     assert (version.kind, version.table_path) == ("table", "credit.csv")
     columns = {c["name"]: c for c in version.schema["columns"]}
     assert columns["age"]["type"] == "int"
@@ -44,10 +44,10 @@ def test_a_table_version_carries_schema_profile_and_pii(workspace: Any, credit_c
 
 def test_a_dataframe_round_trips(workspace: Any) -> None:
     frame = make_credit_table(300, seed=2)
-    version = workspace.data.add("frame", frame).version
+    version = workspace.data.add("frame", frame)
     assert version.table_path == "frame.parquet"
     pd.testing.assert_frame_equal(workspace.data.load("frame@v1"), frame)
-    assert workspace.data.add("frame", frame).created is False
+    assert workspace.data.add_with_stats("frame", frame).created is False
     stat_caches = workspace.home / "cache" / "stat"
     assert not stat_caches.exists() or not any(stat_caches.iterdir())  # temp files: no cache
 

@@ -14,7 +14,7 @@ from shipyard.errors import IntegrityError, NotFound, ValidationError
 
 
 def test_add_records_a_manifest_of_every_file(workspace: Any, tree: Path) -> None:
-    result = workspace.data.add("raw", tree, message="first")
+    result = workspace.data.add_with_stats("raw", tree, message="first")
     version = result.version
     assert (version.ref, version.version, version.parent, result.created) == (
         "raw@v1",
@@ -34,9 +34,9 @@ def test_add_records_a_manifest_of_every_file(workspace: Any, tree: Path) -> Non
 
 
 def test_identical_content_makes_no_new_version(workspace: Any, tree: Path) -> None:
-    first = workspace.data.add("raw", tree).version
+    first = workspace.data.add("raw", tree)
     events = workspace.audit.count()
-    again = workspace.data.add("raw", tree)
+    again = workspace.data.add_with_stats("raw", tree)
     assert again.created is False
     assert again.version.ref == first.ref
     assert again.hashed == 0  # every file came from the stat cache
@@ -47,7 +47,7 @@ def test_an_edit_makes_a_version_rehashing_only_that_file(workspace: Any, tree: 
     workspace.data.add("raw", tree)
     (tree / "a.txt").write_text("alpha, edited\n")
     age(tree / "a.txt")
-    result = workspace.data.add("raw", tree, message="edit")
+    result = workspace.data.add_with_stats("raw", tree, message="edit")
     assert (result.version.ref, result.version.parent, result.hashed) == ("raw@v2", 1, 1)
     assert result.new_bytes == len("alpha, edited\n")
     assert workspace.data.get("raw").ref == "raw@v2"
@@ -60,12 +60,12 @@ def test_a_racily_fresh_file_is_not_trusted_to_the_cache(workspace: Any, tmp_pat
     root = make_tree(tmp_path / "fresh", {"f.txt": "one"})
     workspace.data.add("fresh", root)
     (root / "f.txt").write_text("two")  # same size, rewritten within the clock's resolution
-    assert workspace.data.add("fresh", root).version.ref == "fresh@v2"
+    assert workspace.data.add("fresh", root).ref == "fresh@v2"
 
 
 def test_single_file_and_names(workspace: Any, tmp_path: Path) -> None:
     path = make_tree(tmp_path, {"notes.md": "# hello"}) / "notes.md"
-    version = workspace.data.add("notes", path).version
+    version = workspace.data.add("notes", path)
     assert workspace.data.manifest(version).by_path().keys() == {"notes.md"}
     assert [v.ref for v in workspace.data.list()] == ["notes@v1"]
 
@@ -130,7 +130,7 @@ def test_checkout_refuses_a_non_empty_destination_unless_forced(
 def test_a_corrupt_blob_fails_checkout_and_leaves_no_destination(
     workspace: Any, tree: Path, tmp_path: Path
 ) -> None:
-    version = workspace.data.add("raw", tree).version
+    version = workspace.data.add("raw", tree)
     digest = workspace.data.manifest(version).by_path()["a.txt"].digest
     stored = Path(workspace.blobs.backend.local_path(f"{digest[:2]}/{digest[2:]}"))
     stored.chmod(0o644)

@@ -64,7 +64,7 @@ def ws(workspace: Any) -> Any:
 @pytest.fixture
 def credit_data(ws: Any, credit_frame: pd.DataFrame) -> DatasetVersion:
     """The training table added to ``ws`` as dataset ``credit``."""
-    version: DatasetVersion = ws.data.add("credit", credit_frame).version
+    version: DatasetVersion = ws.data.add("credit", credit_frame)
     return version
 
 

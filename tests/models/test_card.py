@@ -26,8 +26,7 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Workspa
     root = Path(tmp_path_factory.mktemp("card")) / "ws"
     init_workspace(root)
     ws = shipyard.connect(root)
-    added = ws.data.add("credit", make_credit_table(2000))
-    dv = getattr(added, "version", added)
+    dv = ws.data.add("credit", make_credit_table(2000))
     frame = ws.data.load(dv.ref)
     numeric, categorical = feature_columns(frame)
     X = frame[numeric + categorical]

@@ -34,7 +34,7 @@ def worse(credit_frame: pd.DataFrame, X: pd.DataFrame) -> Any:
 
 @pytest.fixture
 def holdout(ws: Any, holdout_frame: pd.DataFrame) -> DatasetVersion:
-    version: DatasetVersion = ws.data.add("credit-holdout", holdout_frame).version
+    version: DatasetVersion = ws.data.add("credit-holdout", holdout_frame)
     return version
 
 

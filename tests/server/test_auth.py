@@ -7,8 +7,8 @@ from typing import Any
 
 import httpx
 import pytest
+from live_server import LiveServer
 
-from conftest import LiveServer
 from shipyard.server.app import create_app
 
 PUBLIC = {("get", "/api/v1/health")}
@@ -18,13 +18,25 @@ APPROVER_ROUTES = {
     ("post", "/api/v1/models/{ref}/approvals/approve"),
     ("post", "/api/v1/models/{ref}/approvals/reject"),
 }
+# reads a viewer may not make: the audit trail tells who did what
+APPROVER_READS = {("get", "/api/v1/audit"), ("get", "/api/v1/audit/verify")}
+ADMIN_ROUTES = {("put", "/api/v1/settings/auc"), ("delete", "/api/v1/settings/auc")}
+
+
+def needed_role(method: str, path: str) -> str | None:
+    """The role a route needs above viewer (None: a viewer may call it)."""
+    if (method, path) in ADMIN_ROUTES:
+        return "admin"
+    if (method, path) in APPROVER_ROUTES | APPROVER_READS:
+        return "approver"
+    return "editor" if method in WRITES else None
 
 
 @pytest.fixture
 def secured(platform: Any) -> Iterator[tuple[str, dict[str, str]]]:
     """The API with auth on, and a token per role."""
     tokens = {}
-    for role in ("viewer", "editor", "admin"):
+    for role in ("viewer", "editor", "approver", "admin"):
         _, secret = platform.access.create_token(f"{role}-user", role=role)
         tokens[role] = secret
     with LiveServer(create_app(platform, auth=True)) as url:
@@ -64,9 +76,9 @@ def test_write_routes_need_the_editor_role(secured: tuple[str, dict[str, str]]) 
         if (method, path) in PUBLIC:
             continue
         response = httpx.request(method, url + path, headers=bearer(tokens["viewer"]), json={})
-        if method in WRITES:
+        needed = needed_role(method, path)
+        if needed is not None:
             assert response.status_code == 403, (method, path)
-            needed = "approver" if (method, path) in APPROVER_ROUTES else "editor"
             assert f"role {needed!r}" in response.json()["error"]["message"], (method, path)
         else:
             assert response.status_code not in (401, 403), (method, path)
@@ -82,6 +94,29 @@ def test_approving_and_policies_need_the_approver_role(
         response = httpx.request(method, url + path, headers=bearer(tokens["editor"]), json={})
         assert response.status_code == 403, (method, path)
         assert "role 'approver'" in response.json()["error"]["message"]
+
+
+def test_reading_the_audit_trail_needs_the_approver_role(
+    secured: tuple[str, dict[str, str]],
+) -> None:
+    url, tokens = secured
+    assert set(routes(url)) >= APPROVER_READS
+    for method, path in APPROVER_READS:
+        refused = httpx.request(method, url + path, headers=bearer(tokens["editor"]))
+        assert refused.status_code == 403, (method, path)
+        assert "role 'approver'" in refused.json()["error"]["message"]
+        allowed = httpx.request(method, url + path, headers=bearer(tokens["approver"]))
+        assert allowed.status_code == 200, (method, path)
+
+
+def test_changing_settings_needs_the_admin_role(secured: tuple[str, dict[str, str]]) -> None:
+    url, tokens = secured
+    assert set(routes(url)) >= ADMIN_ROUTES
+    for method, path in ADMIN_ROUTES:
+        body = {"value": 1}
+        response = httpx.request(method, url + path, headers=bearer(tokens["approver"]), json=body)
+        assert response.status_code == 403, (method, path)
+        assert "role 'admin'" in response.json()["error"]["message"]
 
 
 def test_the_caller_is_the_actor_of_the_audit_trail(

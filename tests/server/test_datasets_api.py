@@ -12,10 +12,10 @@ import blake3
 import httpx
 import pandas as pd
 import pytest
+from live_server import LiveServer
 
 import shipyard
 import shipyard.data.service
-from conftest import LiveServer
 from shipyard.cli.main import main
 from shipyard.data.rules import load_rules
 from shipyard.errors import NotFound, PermissionDenied, Unauthenticated, ValidationError
@@ -78,7 +78,7 @@ def test_a_folder_round_trips_and_uploads_only_new_blobs(
     remote: Any, platform: Any, tmp_path: Path
 ) -> None:
     source = make_tree(tmp_path / "src")
-    first = remote.data.add("tree", source, message="first")
+    first = remote.data.add_with_stats("tree", source, message="first")
     version = first.version
     assert (first.created, version.ref, version.files, version.kind) == (
         True,
@@ -96,7 +96,7 @@ def test_a_folder_round_trips_and_uploads_only_new_blobs(
     with pytest.raises(ValidationError, match="not empty"):
         remote.data.checkout("tree@v1", dest)
 
-    again = remote.data.add("tree", source)
+    again = remote.data.add_with_stats("tree", source)
     assert (again.created, again.version, again.new_bytes) == (False, version, 0)
     assert remote.data.status("tree", source).diff.clean
 
@@ -107,7 +107,7 @@ def test_a_folder_round_trips_and_uploads_only_new_blobs(
         ["a.txt"],
         False,
     )
-    second = remote.data.add("tree", source)
+    second = remote.data.add_with_stats("tree", source)
     assert (second.created, second.version.ref, second.new_bytes) == (True, "tree@v2", 8)
     assert [v.ref for v in remote.data.log("tree")] == ["tree@v2", "tree@v1"]
     assert [v.ref for v in remote.data.list()] == ["tree@v2"]
@@ -135,7 +135,7 @@ def test_a_file_changed_after_hashing_is_refused(
         remote.data.add("tree", source)
     assert platform.datasets.list() == []
     monkeypatch.undo()
-    assert remote.data.add("tree", source).version.ref == "tree@v1"
+    assert remote.data.add("tree", source).ref == "tree@v1"
 
 
 def test_the_server_says_which_blobs_it_lacks(
@@ -154,13 +154,13 @@ def test_the_server_says_which_blobs_it_lacks(
 
 def test_a_dataframe_round_trips(remote: Any) -> None:
     frame = make_credit_table(300, seed=2)
-    version = remote.data.add("frame", frame).version
+    version = remote.data.add("frame", frame)
     assert (version.kind, version.table_path) == ("table", "frame.parquet")
     loaded = remote.data.load("frame@v1")
     pd.testing.assert_frame_equal(loaded, frame)
     assert loaded.attrs["shipyard.dataset"] == "frame@v1"
     assert remote.data.load_table("frame").num_rows == 300
-    assert remote.data.add("frame", frame).created is False
+    assert remote.data.add_with_stats("frame", frame).created is False
 
 
 def test_a_csv_gets_schema_profile_and_pii_on_the_server(
@@ -168,7 +168,7 @@ def test_a_csv_gets_schema_profile_and_pii_on_the_server(
 ) -> None:
     csv = tmp_path / "credit.csv"
     make_credit_table(500, seed=1).to_csv(csv, index=False)
-    version = remote.data.add("credit", csv).version
+    version = remote.data.add("credit", csv)
     assert (version.kind, version.table_path) == ("table", "credit.csv")
     assert [(p["column"], p["kind"]) for p in version.pii] == [("email", "email")]
     assert version.profile["rows"] == 500

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from live_server import LiveServer
 
 import shipyard
-from conftest import LiveServer
 from shipyard.data.manifest import Manifest
 from shipyard.errors import IntegrityError, PermissionDenied, PromotionRefused, ValidationError
 from shipyard.examples.credit import make_credit_table
@@ -38,7 +38,7 @@ def tokens(platform: Any) -> Iterator[tuple[str, dict[str, str]]]:
 def _log(url: str, token: str, trained: tuple[Any, Any, Any]) -> Any:
     frame, X, model = trained
     with shipyard.connect(url, token=token) as ws:
-        data = ws.data.add("credit", frame).version
+        data = ws.data.add("credit", frame)
         with ws.start_run("credit", inputs=[data]) as run:
             return run.log_model(model, name="credit-risk", example=X.head(5))
 

@@ -27,7 +27,7 @@ def autologging() -> Iterator[None]:
 @pytest.fixture
 def credit(workspace: Any, tmp_path: Path) -> Any:
     frame = make_credit_table(400, seed=5).dropna()
-    return workspace.data.add("credit", frame).version
+    return workspace.data.add("credit", frame)
 
 
 def test_a_fit_inside_a_run_logs_params_score_and_the_dataset(

@@ -117,7 +117,7 @@ def test_the_latest_value_follows_the_highest_step(workspace: Any) -> None:
 
 def test_inputs_link_dataset_versions(workspace: Any, tmp_path: Path) -> None:
     (tmp_path / "d.csv").write_text("a,b\n1,2\n")
-    version = workspace.data.add("d", tmp_path / "d.csv").version
+    version = workspace.data.add("d", tmp_path / "d.csv")
     with workspace.start_run(inputs=[version, "d@v1"]) as run:
         pass
     assert workspace.runs.get(run.id).inputs == ["d@v1"]

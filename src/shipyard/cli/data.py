@@ -55,7 +55,7 @@ def add(
 ) -> None:
     """Version PATH as the next version of NAME (no new version if nothing changed)."""
     with open_workspace() as ws, progress_bar("hashing") as bar:
-        result = ws.data.add(name, path, message=message, rules=validate, progress=bar)
+        result = ws.data.add_with_stats(name, path, message=message, rules=validate, progress=bar)
     version = result.version
     document = {
         **summary(version),

@@ -68,8 +68,23 @@ class RemoteDataService:
         message: str = "",
         rules: Any = None,
         progress: Progress | None = None,
+    ) -> DatasetVersion:
+        """Version ``source`` (a file, a folder or a DataFrame) as the next version of
+        ``name``; content identical to the latest version gives that version back."""
+        return self.add_with_stats(
+            name, source, message=message, rules=rules, progress=progress
+        ).version
+
+    def add_with_stats(
+        self,
+        name: str,
+        source: str | Path | pd.DataFrame,
+        *,
+        message: str = "",
+        rules: Any = None,
+        progress: Progress | None = None,
     ) -> AddResult:
-        """Version ``source`` (a file, a folder or a DataFrame) as the next version of ``name``."""
+        """Like :meth:`add`, also saying whether a version was created and the work done."""
         check_name(name)
         rules_text = _rules_text(rules)  # a bad rules file fails before any upload
         if isinstance(source, str | Path):

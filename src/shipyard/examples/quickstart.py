@@ -103,11 +103,11 @@ def _stages(run: _Runner, root: Path, rows: int) -> None:
             path = _write_demo_data(root, rows, snapshot=1)
             detail.append(f"{rows:,} credit applications (seed 7) -> {path}")
         with run.step("version data") as detail:
-            first = ws.data.add("credit", path, message="May snapshot").version
+            first = ws.data.add("credit", path, message="May snapshot")
             detail.append(_describe(first))
         with run.step("version a later snapshot") as detail:
             _write_demo_data(root, rows, snapshot=2)
-            second = ws.data.add("credit", path, message="June snapshot").version
+            second = ws.data.add("credit", path, message="June snapshot")
             moved = ws.data.diff(first.ref, second.ref)["table"]["columns"]
             names = ", ".join(column["column"] for column in moved)
             detail.append(f"{second.ref}; statistics moved in {len(moved)} columns ({names})")

@@ -63,7 +63,7 @@ def train_sweep(ws: Workspace, data: DatasetVersion) -> tuple[list[SweepResult],
 
     frame = ws.data.load(data.ref)
     train, test = train_test_split(frame, test_size=0.25, random_state=7, stratify=frame[TARGET])
-    holdout = ws.data.add(HOLDOUT, test, message=f"held-out quarter of {data.ref}").version
+    holdout = ws.data.add(HOLDOUT, test, message=f"held-out quarter of {data.ref}")
     numeric, categorical = feature_columns(frame)
     features = numeric + categorical
     results = []
