@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shipyard.data.manifest import Manifest, checked_manifest, require_stored
-from shipyard.entities import ApprovalEvent, FileEntry, ModelVersion
+from shipyard.entities import ApprovalEvent, FileEntry, ModelVersion, Run
 from shipyard.errors import NotFound, ValidationError
 from shipyard.governance.audit import AuditTrail, utc_now
 from shipyard.models.refs import ModelRef, check_model_name, parse_model_ref
@@ -286,26 +286,15 @@ class ModelService:
         with self.db.read() as conn:
             return self.store.evaluations(conn, version.name, version.version)
 
+    def run(self, run_id: str) -> Run:
+        """The run that produced a version."""
+        return self._runs().get(run_id)
+
     def lineage(self, ref: str) -> dict[str, Any]:
         """Where ``ref`` came from: its run, the dataset versions the run read, the code."""
-        version = self.get(ref)
-        document: dict[str, Any] = {"model": version.ref, "digest": version.digest, "run": None}
-        if version.run_id is None:
-            return {**document, "datasets": [], "code": None}
-        run = self._runs().get(version.run_id)
-        document["run"] = {
-            "id": run.id,
-            "experiment": run.experiment,
-            "name": run.name,
-            "status": run.status,
-            "user": run.user,
-            "params": run.params,
-            "metrics": run.metrics,
-        }
-        document["datasets"] = [_dataset_facts(self.datasets.get(ref)) for ref in run.inputs]
-        document["code"] = run.code_version
-        document["environment"] = run.environment
-        return document
+        from shipyard.models.lineage import lineage
+
+        return lineage(self, ref)
 
     # promotion (the rules live in shipyard.models.promotion)
 
@@ -364,20 +353,9 @@ class ModelService:
     def describe(self, ref: str) -> dict[str, Any]:
         """Everything stored about ``ref``: the version, lineage, evaluations, verdicts,
         approvals and the model's policy (what ``models show`` and model cards use)."""
-        from dataclasses import asdict
+        from shipyard.models.lineage import describe
 
-        version = self.get(ref)
-        policy = self.policy(version.name)
-        return {
-            **asdict(version),
-            "ref": version.ref,
-            "aliases": list(version.aliases),
-            "lineage": self.lineage(version.ref),
-            "evaluations": self.evaluations(version.ref),
-            "verdicts": self.verdicts(version.ref),
-            "approvals": [asdict(event) for event in self.approvals(version.ref)],
-            "policy": None if policy is None else policy.to_dict(),
-        }
+        return describe(self, ref)
 
     def record(self, conn: Any, action: str, version: ModelVersion, payload: Any) -> None:
         """Append an audit event about ``version`` in the caller's transaction."""
@@ -394,16 +372,3 @@ class ModelService:
 def evaluation_key(data_ref: str, target: str, sensitive: Sequence[str]) -> str:
     """The identity of an evaluation: which data, which target, which sensitive columns."""
     return canonical_json({"data": data_ref, "target": target, "sensitive": sorted(sensitive)})
-
-
-def _dataset_facts(version: Any) -> dict[str, Any]:
-    rows = (version.profile or {}).get("rows")
-    return {
-        "ref": version.ref,
-        "digest": version.digest,
-        "kind": version.kind,
-        "files": version.files,
-        "bytes": version.bytes,
-        "rows": rows,
-        "pii": [finding.get("column") for finding in version.pii],
-    }
