@@ -121,6 +121,13 @@ def test_html_card_is_standalone_and_escapes_the_description(
     assert "&lt;script&gt;" in card(ws.models, described, format="html")
 
 
+def test_markdown_card_shows_raw_html_as_text(registry: tuple[Workspace, str, str]) -> None:
+    ws, _, described = registry
+    text = card(ws.models, described, format="md")
+    assert "<script>" not in text
+    assert "&lt;script&gt;alert('card')&lt;/script&gt; &amp; nothing else" in text
+
+
 def test_card_of_an_unevaluated_version_says_so(registry: tuple[Workspace, str, str]) -> None:
     ws, _, described = registry
     text = card(ws.models, described)

@@ -82,12 +82,19 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     environment.filters["cell"] = _md_cell
+    environment.filters["md"] = _md_text
     return environment
 
 
+def _md_text(value: Any) -> str:
+    """Free text for a Markdown card: raw HTML shows as text (viewers that render HTML
+    in Markdown would otherwise run a script written into a description)."""
+    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _md_cell(value: Any) -> str:
-    """Text that stays inside one Markdown table cell."""
-    return " ".join(str(value).split()).replace("|", "\\|")
+    """Text that stays inside one Markdown table cell (raw HTML shown as text)."""
+    return " ".join(_md_text(value).split()).replace("|", "\\|")
 
 
 def _num(value: Any) -> str:
