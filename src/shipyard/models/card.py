@@ -89,7 +89,7 @@ def _environment() -> jinja2.Environment:
 def _md_text(value: Any) -> str:
     """Free text for a Markdown card: raw HTML shows as text (viewers that render HTML
     in Markdown would otherwise run a script written into a description)."""
-    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return str(value).replace("<", "&lt;")  # no tag can open without a bare "<"
 
 
 def _md_cell(value: Any) -> str:
