@@ -129,5 +129,5 @@ def test_the_cli_acts_through_the_server(
     monkeypatch.setenv("SHIPYARD_TOKEN", token)
     assert main(["runs", "list", "--json"]) == 0
     assert [r["id"] for r in json.loads(capsys.readouterr().out)] == [run.id]
-    assert main(["audit", "log"]) == 1
+    assert main(["users", "list"]) == 1
     assert "not available through a server" in capsys.readouterr().err

@@ -41,6 +41,10 @@ class Api:
         """POST a JSON body to ``path`` (under /api/v1)."""
         return self._request("POST", path, json=body)
 
+    def delete(self, path: str) -> Any:
+        """DELETE ``path`` (under /api/v1)."""
+        return self._request("DELETE", path)
+
     def put_json(self, path: str, body: dict[str, Any]) -> Any:
         """PUT a JSON body to ``path`` (under /api/v1)."""
         return self._request("PUT", path, json=body)

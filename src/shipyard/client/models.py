@@ -199,10 +199,7 @@ def _nullable_inputs(api: Api, run_id: str | None) -> set[str]:
 
 def _upload_file(api: Api, path: Path, rel: str) -> FileEntry:
     """Upload one saved file unless the server holds its blob already."""
-    import blake3
+    from shipyard.client.blobs import RemoteBlobs
 
-    digest = blake3.blake3(path.read_bytes()).hexdigest()
-    if api.post("/blobs/missing", {"digests": [digest]})["missing"]:
-        with path.open("rb") as body:
-            api.put(f"/blobs/{digest}", body)
-    return FileEntry(rel, path.stat().st_size, path.stat().st_mode & 0o777, digest)
+    info = RemoteBlobs(api).put_file(path)
+    return FileEntry(rel, info.size, path.stat().st_mode & 0o777, info.digest)

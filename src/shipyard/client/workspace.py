@@ -6,7 +6,9 @@ from collections.abc import Iterable
 from types import TracebackType
 from typing import Any
 
+from shipyard.client.blobs import RemoteBlobs
 from shipyard.client.data import RemoteDataService
+from shipyard.client.governance import RemoteAudit, RemoteSettings
 from shipyard.client.http import Api
 from shipyard.client.models import RemoteModelService
 from shipyard.client.runs import RemoteRunService
@@ -16,7 +18,12 @@ from shipyard.tracking.active import ActiveRun
 
 
 class RemoteWorkspace:
-    """The Python surface of a workspace, through a server: runs, datasets, models."""
+    """The Python surface of a workspace, through a server.
+
+    Runs, datasets, models, blobs, the audit trail and settings answer as in an embedded
+    workspace; the server's roles decide who may do what. Users and tokens (``access``)
+    are managed on the store itself.
+    """
 
     def __init__(self, url: str, token: str | None) -> None:
         self.url = url
@@ -24,6 +31,9 @@ class RemoteWorkspace:
         self.runs = RemoteRunService(self._api)
         self.data = RemoteDataService(self._api)
         self.models = RemoteModelService(self._api)
+        self.blobs = RemoteBlobs(self._api)
+        self.audit = RemoteAudit(self._api)
+        self.settings = RemoteSettings(self._api)
 
     def start_run(
         self,
@@ -37,10 +47,11 @@ class RemoteWorkspace:
         return self.runs.start(experiment, name=name, inputs=inputs, tags=tags)
 
     def __getattr__(self, name: str) -> Any:
-        if name in {"blobs", "audit", "settings", "access"}:
+        if name == "access":
             raise ConfigError(
-                f"ws.{name} is not available through a server yet (this version serves runs "
-                "and datasets); use a workspace opened on the store itself"
+                "ws.access is not available through a server: an admin manages users and "
+                "tokens on the store itself (`shipyard --home DIR users|tokens ...`, or "
+                "sy.connect(DIR) in Python)"
             )
         raise AttributeError(name)
 

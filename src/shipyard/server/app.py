@@ -8,7 +8,7 @@ from fastapi import APIRouter, FastAPI
 
 from shipyard._version import __version__
 from shipyard.platform import Platform
-from shipyard.server import artifacts, blobs, datasets, models, runs
+from shipyard.server import artifacts, audit, blobs, datasets, models, runs, settings
 from shipyard.server.errors import install_error_handlers
 
 API = "/api/v1"
@@ -38,5 +38,7 @@ def create_app(platform: Platform, *, auth: bool = True) -> FastAPI:
     api.include_router(blobs.router)
     api.include_router(datasets.router)
     api.include_router(models.router)
+    api.include_router(audit.router)
+    api.include_router(settings.router)
     app.include_router(api)
     return app
