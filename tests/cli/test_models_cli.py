@@ -135,3 +135,14 @@ def test_unknown_refs_are_one_line_errors(
         assert out == ""
         assert err.startswith("error: ")
         assert err.count("\n") == 1
+
+
+def test_lineage_of_a_dataset_shows_what_was_built_from_it(
+    registered: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    graph = run_json(capsys, "--home", str(registered), "lineage", "credit@v1", "--data")
+    assert graph["dataset"] == "credit@v1"
+    assert [run["models"] for run in graph["runs"]] == [["credit-risk@v1"], ["credit-risk@v2"]]
+    code, out, _ = run(capsys, "--home", str(registered), "lineage", "credit", "--data")
+    assert code == 0
+    assert "model credit-risk@v2" in out

@@ -159,11 +159,25 @@ def card(
 
 
 def lineage(
-    ref: Annotated[str, typer.Argument(help="A model version: NAME, NAME@vN or NAME@ALIAS.")],
+    ref: Annotated[
+        str,
+        typer.Argument(
+            help="A model version (NAME, NAME@vN, NAME@ALIAS) or, with --data, a dataset version."
+        ),
+    ],
+    data: Annotated[
+        bool,
+        typer.Option("--data", help="REF is a dataset version: show what was built from it."),
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Where a model came from: run, dataset versions, code, as a tree."""
+    """Where a model came from (run, dataset versions, code), or with --data what was built
+    from a dataset version (runs and their models), as a tree."""
     with open_workspace() as ws:
+        if data:
+            graph = ws.models.downstream(ref)
+            emit(graph, as_json, lambda: stdout.print(_downstream_tree(graph)))
+            return
         graph = ws.models.lineage(ref)
     emit(graph, as_json, lambda: stdout.print(_lineage_tree(graph)))
 
@@ -266,6 +280,21 @@ def _lineage_tree(graph: dict[str, Any]) -> Any:
         branch.add(f"code {str(code.get('commit', '?'))[:12]}{dirty}")
     else:
         branch.add("code: not inside a git repository")
+    return tree
+
+
+def _downstream_tree(graph: dict[str, Any]) -> Any:
+    from rich.tree import Tree
+
+    tree = Tree(f"[bold]{graph['dataset']}[/bold]  {graph['digest'][:12]}")
+    if not graph["runs"]:
+        tree.add("no run has read it")
+    for run in graph["runs"]:
+        branch = tree.add(
+            f"run {run['id'][:8]} ({run['experiment']}/{run['name']}, {run['status']})"
+        )
+        for model in run["models"]:
+            branch.add(f"model {model}")
     return tree
 
 

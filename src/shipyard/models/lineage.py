@@ -33,6 +33,25 @@ def lineage(models: ModelService, ref: str) -> dict[str, Any]:
     return document
 
 
+def downstream(models: ModelService, data_ref: str) -> dict[str, Any]:
+    """What was built from a dataset version: the runs that read it and their models."""
+    from shipyard.storage.sql.models import downstream_rows
+
+    dataset = models.datasets.get(data_ref)
+    with models.db.read() as conn:
+        rows = downstream_rows(conn, dataset.name, dataset.version)
+    found: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        run = found.setdefault(
+            row["id"],
+            {key: row[key] for key in ("id", "experiment", "name", "status", "user")}
+            | {"models": []},
+        )
+        if row["model"] is not None:
+            run["models"].append(f"{row['model']}@v{row['model_version']}")
+    return {"dataset": dataset.ref, "digest": dataset.digest, "runs": list(found.values())}
+
+
 def describe(models: ModelService, ref: str) -> dict[str, Any]:
     """The version with its lineage, evaluations, verdicts, approvals and the policy."""
     version = models.get(ref)

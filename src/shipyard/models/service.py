@@ -296,6 +296,12 @@ class ModelService:
 
         return lineage(self, ref)
 
+    def downstream(self, data_ref: str) -> dict[str, Any]:
+        """What was built from a dataset version: the runs that read it, their models."""
+        from shipyard.models.lineage import downstream
+
+        return downstream(self, data_ref)
+
     # promotion (the rules live in shipyard.models.promotion)
 
     def promote(

@@ -305,6 +305,30 @@ class SqlModelStore:
         ]
 
 
+def downstream_rows(conn: Connection, dataset: str, version: int) -> list[dict[str, Any]]:
+    """The runs that read a dataset version, each with the model versions it logged."""
+    from shipyard.storage.sql.runs import experiments, run_inputs, runs
+
+    query = (
+        select(
+            runs.c.id,
+            experiments.c.name.label("experiment"),
+            runs.c.name,
+            runs.c.status,
+            runs.c.user,
+            model_versions.c.name.label("model"),
+            model_versions.c.version.label("model_version"),
+        )
+        .select_from(run_inputs)
+        .join(runs, runs.c.id == run_inputs.c.run_id)
+        .join(experiments, experiments.c.id == runs.c.experiment_id)
+        .outerjoin(model_versions, model_versions.c.run_id == runs.c.id)
+        .where(run_inputs.c.dataset == dataset, run_inputs.c.version == version)
+        .order_by(runs.c.start_time, model_versions.c.name, model_versions.c.version)
+    )
+    return [dict(row._mapping) for row in conn.execute(query)]
+
+
 def _version(row: Any, aliases: dict[tuple[str, int], list[str]]) -> ModelVersion:
     return ModelVersion(
         name=row["name"],
