@@ -98,7 +98,7 @@ def data(job):
 def missing_api():
     """Why the registry API cannot be used yet (None when it is all there)."""
     try:
-        import shipyard.models  # noqa: F401
+        import shipyard.registry  # noqa: F401
         from shipyard.tracking.active import ActiveRun
         from shipyard.workspace import Workspace
     except ImportError as exc:

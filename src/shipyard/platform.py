@@ -20,7 +20,7 @@ from shipyard.storage.sql.migrate import ensure_schema
 if TYPE_CHECKING:
     from shipyard.data.service import DatasetService
     from shipyard.governance.access import AccessService
-    from shipyard.models.service import ModelService
+    from shipyard.registry.service import ModelService
     from shipyard.storage.content import ContentStore
     from shipyard.tracking.service import RunService
     from shipyard.workspace.settings import SettingsService
@@ -98,7 +98,7 @@ class Platform:
     @cached_property
     def models(self) -> ModelService:
         """The model registry."""
-        from shipyard.models.service import ModelService
+        from shipyard.registry.service import ModelService
 
         return ModelService(
             self.db,

@@ -147,7 +147,7 @@ def card(
     ] = None,
 ) -> None:
     """The model card of REF, generated from what the registry stores."""
-    from shipyard.models.card import card as render
+    from shipyard.registry.card import card as render
 
     with open_workspace() as ws:
         text = render(ws.models, ref, format=format)

@@ -19,8 +19,8 @@ from shipyard.entities import ApprovalEvent, FileEntry, ModelVersion
 from shipyard.errors import IntegrityError, ValidationError
 
 if TYPE_CHECKING:
-    from shipyard.models.loaded import LoadedModel
-    from shipyard.models.policy import Policy
+    from shipyard.registry.loaded import LoadedModel
+    from shipyard.registry.policy import Policy
 
 _FIELDS = tuple(item.name for item in fields(ModelVersion))
 
@@ -73,10 +73,10 @@ class RemoteModelService:
     def load(self, ref: str, *, trust: bool = False) -> LoadedModel:
         """Download, verify and load ``ref`` (unsafe formats only with ``trust``)."""
         from shipyard.data.manifest import Manifest
-        from shipyard.models.flavors import SavedModel, load_model
-        from shipyard.models.loaded import LoadedModel
-        from shipyard.models.saving import EXAMPLE_FILE
-        from shipyard.models.signature import Signature
+        from shipyard.registry.flavors import SavedModel, load_model
+        from shipyard.registry.loaded import LoadedModel
+        from shipyard.registry.saving import EXAMPLE_FILE
+        from shipyard.registry.signature import Signature
 
         version = self.get(ref)
         if not version.safe and not trust:
@@ -122,7 +122,7 @@ class RemoteModelService:
 
     def set_policy(self, name: str, policy: Any) -> Policy | None:
         """Set (or clear, with None) the promotion policy of ``name``."""
-        from shipyard.models.policy import load_policy, parse_policy
+        from shipyard.registry.policy import load_policy, parse_policy
 
         document = None if policy is None else load_policy(policy).to_dict()
         stored = self._api.put_json(f"/models/{_q(name)}/policy", {"policy": document})
@@ -130,7 +130,7 @@ class RemoteModelService:
 
     def policy(self, name: str) -> Policy | None:
         """The promotion policy of ``name``, or None."""
-        from shipyard.models.policy import parse_policy
+        from shipyard.registry.policy import parse_policy
 
         document = self._api.get(f"/models/{_q(name)}/policy")
         return None if document is None else parse_policy(document)
@@ -167,8 +167,8 @@ def upload_model(
     description: str = "",
 ) -> ModelVersion:
     """Pack ``model`` (checked round trip), upload the files the server lacks, register."""
-    from shipyard.models.refs import check_model_name
-    from shipyard.models.saving import packed
+    from shipyard.registry.refs import check_model_name
+    from shipyard.registry.saving import packed
 
     check_model_name(name)
     nullable = _nullable_inputs(api, run_id)

@@ -155,7 +155,7 @@ def _promotion_stages(
             "(AUC, change vs champion, fairness, latency, data validation, approval)"
         )
     with run.step("write the model card") as detail:
-        from shipyard.models.card import card
+        from shipyard.registry.card import card
 
         path = root / "model-card.html"
         path.write_text(card(ws.models, f"{model.name}@champion", format="html"), "utf-8")

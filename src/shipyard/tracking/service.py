@@ -25,7 +25,7 @@ from shipyard.tracking.buffer import Point
 
 if TYPE_CHECKING:
     from shipyard.data.service import DatasetService
-    from shipyard.models.service import ModelService
+    from shipyard.registry.service import ModelService
 
 STATUSES = ("running", "finished", "failed", "killed")
 NAME_LIMIT = 200

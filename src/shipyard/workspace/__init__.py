@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from shipyard.entities import DatasetVersion
     from shipyard.governance.access import AccessService
     from shipyard.governance.audit import AuditTrail
-    from shipyard.models.service import ModelService
+    from shipyard.registry.service import ModelService
     from shipyard.storage.content import ContentStore
     from shipyard.tracking.active import ActiveRun
     from shipyard.tracking.service import RunService
