@@ -1,12 +1,20 @@
-"""The root command: global options and the registry of command groups."""
+"""The root command: global options and the registry of command groups.
+
+A command line names one top-level command, so only the module defining it is imported
+and turned into click commands: ``shipyard data status`` never loads the registry's,
+the server's or the access commands (and what they import). Without a known command
+name (``shipyard --help``, a typo) every module is registered, so help and "no such
+command" read exactly as they always did.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from importlib import import_module
 from typing import Annotated, Any
 
 import typer
 
-from shipyard.cli import access, audit, data, db, models, runs, server, settings, workspace
 from shipyard.cli.state import options
 
 HELP = """shipyard: version data, track and register models, serve and monitor them,
@@ -48,8 +56,41 @@ def _root(
     options.debug = debug
 
 
-def build_app() -> typer.Typer:
-    """The typer application with every command group registered."""
+# Top-level name -> (module under shipyard.cli, how it is added): "register" calls the
+# module's register(app), which adds all of its names; anything else names a typer
+# sub-app of the module. The order is the order of registration (and of ``--help``).
+_COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("workspace", "register"),
+    "quickstart": ("workspace", "register"),
+    "server": ("server", "register"),
+    "data": ("data", "app"),
+    "runs": ("runs", "app"),
+    "models": ("models", "register"),
+    "lineage": ("models", "register"),
+    "audit": ("audit", "app"),
+    "db": ("db", "app"),
+    "settings": ("settings", "app"),
+    "users": ("access", "users_app"),
+    "tokens": ("access", "tokens_app"),
+}
+
+
+def command_name(args: Sequence[str]) -> str | None:
+    """The known top-level command ``args`` invoke, or None when the whole app must
+    answer: no command, an unknown one, or a root option such as ``--help`` before it."""
+    value_of_home = False
+    for arg in args:
+        if value_of_home or arg == "--debug" or arg.startswith("--home="):
+            value_of_home = False
+        elif arg == "--home":
+            value_of_home = True
+        else:
+            return arg if arg in _COMMANDS else None
+    return None
+
+
+def build_app(only: str | None = None) -> typer.Typer:
+    """The typer application with the command ``only`` registered (default: all)."""
     app = typer.Typer(
         name="shipyard",
         help=HELP,
@@ -59,19 +100,20 @@ def build_app() -> typer.Typer:
         context_settings={"help_option_names": ["-h", "--help"]},
     )
     app.callback()(_root)
-    workspace.register(app)
-    server.register(app)
-    app.add_typer(data.app, name="data")
-    app.add_typer(runs.app, name="runs")
-    models.register(app)
-    app.add_typer(audit.app, name="audit")
-    app.add_typer(db.app, name="db")
-    app.add_typer(settings.app, name="settings")
-    app.add_typer(access.users_app, name="users")
-    app.add_typer(access.tokens_app, name="tokens")
+    registered: set[str] = set()
+    for name, (module_name, attribute) in _COMMANDS.items():
+        if only not in (None, name):
+            continue
+        module = import_module(f"shipyard.cli.{module_name}")
+        if attribute != "register":
+            app.add_typer(getattr(module, attribute), name=name)
+        elif module_name not in registered:
+            module.register(app)
+            registered.add(module_name)
     return app
 
 
-def build_command() -> Any:
-    """The click command behind the app, for running without typer's exit handling."""
-    return typer.main.get_command(build_app())
+def build_command(args: Sequence[str] = ()) -> Any:
+    """The click command behind the app, for running ``args`` without typer's exit
+    handling: only the command they name is built (every command without one)."""
+    return typer.main.get_command(build_app(command_name(args)))

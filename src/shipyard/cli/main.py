@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Sequence
 
@@ -49,8 +50,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _exit(code: int, argv: Sequence[str] | None) -> int:
     if argv is None:
+        _skip_collecting_at_exit()
         sys.exit(code)
     return code
+
+
+def _skip_collecting_at_exit() -> None:
+    """Spare the process its shutdown collections: ~40 ms of a 0.45 s ``data status``.
+
+    While modules are torn down the collector walks every object still alive (50,000
+    after SQLAlchemy and typer are imported) several times. Frozen objects are skipped;
+    the only difference is that those in reference cycles are not finalized, which Python
+    never promises at exit anyway: files, connections and temporary folders are closed
+    by their context managers and by the atexit hooks, which still run.
+    """
+    gc.freeze()
 
 
 def _run(args: list[str]) -> int:
@@ -62,7 +76,7 @@ def _run(args: list[str]) -> int:
     options.json = "--json" in args
     options.emitted = False
     try:
-        result = build_command().main(args=args, prog_name="shipyard", standalone_mode=False)
+        result = build_command(args).main(args=args, prog_name="shipyard", standalone_mode=False)
     except ShipyardError as exc:
         return _report(exc.message, exc.exit_code, exc.to_dict())
     except KeyboardInterrupt:

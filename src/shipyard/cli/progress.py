@@ -40,8 +40,8 @@ class DelayedProgress:
             self._bytes += size
             if (
                 self._bar is None
-                and stderr.is_terminal
                 and time.monotonic() - self._started >= SHOW_AFTER_S
+                and stderr.is_terminal  # asked last: it builds the console (imports rich)
             ):
                 self._show()
             if self._bar is not None:
@@ -63,7 +63,7 @@ class DelayedProgress:
             DownloadColumn(),
             TransferSpeedColumn(),
             TimeRemainingColumn(),
-            console=stderr,
+            console=stderr.console,
             transient=True,
         )
         self._task = self._bar.add_task(self.label, total=self._total_bytes or None, files=0)

@@ -12,7 +12,7 @@ import os
 import shutil
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from shipyard.data.ingest import BATCH_FILES, WORKERS, Progress
 from shipyard.data.manifest import Manifest
@@ -56,14 +56,12 @@ def _write_all(
 ) -> None:
     if progress is not None:
         progress.start(manifest.files, manifest.size)
-    for folder in sorted({str(PurePosixPath(e.path).parent) for e in manifest.entries}):
-        (root / folder).mkdir(parents=True, exist_ok=True)
-
+    _make_folders(root, manifest)
     base = str(root)
 
     def write(batch: list[FileEntry]) -> None:
         for entry in batch:
-            blobs.write_new_file(entry.digest, os.path.join(base, _safe(entry.path)), entry.mode)
+            blobs.write_new_file(entry.digest, os.path.join(base, entry.path), entry.mode)
         if progress is not None:
             progress.advance(len(batch), sum(entry.size for entry in batch))
 
@@ -75,10 +73,22 @@ def _write_all(
             pass
 
 
+def _make_folders(root: Path, manifest: Manifest) -> None:
+    """Check every path first (nothing is written for a manifest with a bad one), then
+    create each folder once, parents first."""
+    folders = {_safe(entry.path).rpartition("/")[0] for entry in manifest.entries}
+    for folder in sorted(folders):
+        os.makedirs(os.path.join(root, folder), exist_ok=True)
+
+
 def _safe(path: str) -> str:
-    """Refuse manifest paths that would escape the destination."""
-    parts = PurePosixPath(path).parts
-    if not parts or PurePosixPath(path).is_absolute() or ".." in parts:
+    """Refuse manifest paths that would escape the destination, or that name no file.
+
+    String tests equal to PurePosixPath's view of the path (absolute, a ``..`` part, or
+    no parts at all), at a fraction of its cost per file.
+    """
+    parts = path.split("/")
+    if path.startswith("/") or ".." in parts or set(parts) <= {"", "."}:
         raise ValidationError(f"manifest path {path!r} is not a plain relative path")
     return path
 

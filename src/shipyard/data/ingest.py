@@ -17,7 +17,7 @@ from typing import Protocol
 
 import blake3
 
-from shipyard.data.manifest import LocalFile, Manifest
+from shipyard.data.manifest import LocalFile, Manifest, size_of
 from shipyard.data.stat_cache import StatCache, now_ns
 from shipyard.entities import FileEntry
 from shipyard.errors import ValidationError
@@ -67,18 +67,16 @@ def ingest(
     """
     started = now_ns()
     if progress is not None:
-        progress.start(len(files), sum(f.size for f in files))
-    cached = cache.lookup(files)
+        progress.start(len(files), sum(map(size_of, files)))
     entries: list[FileEntry] = []
     todo: list[LocalFile] = []
-    for local in files:
-        digest = cached.get(local.path)
+    for local, digest in zip(files, cache.lookup(files), strict=True):
         if digest is not None and (blobs is None or digest in stored):
             entries.append(FileEntry(local.rel, local.size, local.mode, digest))
         else:
             todo.append(local)
     if progress is not None and entries:
-        progress.advance(len(entries), sum(entry.size for entry in entries))
+        progress.advance(len(entries), sum(map(size_of, entries)))
     work = _store if blobs is not None else _hash
     on_bytes = None if progress is None else (lambda n: progress.advance(0, n))
     results = _run_parallel(todo, lambda f: work(f, blobs, on_bytes), progress)

@@ -7,11 +7,14 @@ version: same digest, same bytes at the same paths.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -43,7 +46,7 @@ class Manifest:
     @property
     def size(self) -> int:
         """Their total size in bytes."""
-        return sum(entry.size for entry in self.entries)
+        return sum(map(size_of, self.entries))
 
     def to_bytes(self) -> bytes:
         """The canonical encoding whose digest names the version."""
@@ -98,6 +101,8 @@ class ManifestDiff:
 
 def diff_manifests(old: Manifest, new: Manifest) -> ManifestDiff:
     """Paths added, removed and changed (other bytes or mode) from ``old`` to ``new``."""
+    if old.entries == new.entries:  # the common answer of `data status`, without two dicts
+        return ManifestDiff()
     before, after = old.by_path(), new.by_path()
     changed = [
         path
@@ -109,6 +114,26 @@ def diff_manifests(old: Manifest, new: Manifest) -> ManifestDiff:
         removed=sorted(before.keys() - after.keys()),
         changed=sorted(changed),
     )
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Hold the cyclic garbage collector off while tens of thousands of records are built.
+
+    File records (tuples of strings and numbers) hold no reference cycles, yet every few
+    hundred of them start a collection, and now and then a full one walks every object of
+    the process (SQLAlchemy's included): on 20,000 files that was a sixth of ``data
+    status``. Reference counting frees everything as usual meanwhile. The switch is
+    process-wide, so it is only turned back on if it was on when this started.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 class LocalFile(NamedTuple):
@@ -145,6 +170,7 @@ def scan(source: Path) -> tuple[Path, list[LocalFile]]:
 
 
 _path_of = itemgetter(0)
+size_of = attrgetter("size")  # of a FileEntry or a LocalFile: sum(map(size_of, ...)) is fast
 
 
 def _walk(root: str) -> list[LocalFile]:
@@ -154,19 +180,20 @@ def _walk(root: str) -> list[LocalFile]:
     pending = [(root, "")]
     while pending:
         folder, prefix = pending.pop()
+        base = folder if folder.endswith("/") else f"{folder}/"
         try:
-            with os.scandir(folder) as entries:
+            with _listing(folder) as entries:
                 for entry in entries:
                     name = entry.name
                     if entry.is_dir(follow_symlinks=False):
                         if name not in SKIPPED_DIRS:
-                            pending.append((entry.path, f"{prefix}{name}/"))
+                            pending.append((base + name, f"{prefix}{name}/"))
                     elif entry.is_file():
                         info = entry.stat()
                         found.append(
                             LocalFile(
                                 prefix + name,
-                                entry.path,
+                                base + name,
                                 info.st_size,
                                 info.st_mode & 0o7777,
                                 info.st_mtime_ns,
@@ -176,6 +203,26 @@ def _walk(root: str) -> list[LocalFile]:
         except PermissionError as exc:
             raise ValidationError(f"cannot list {folder!r}: permission denied") from exc
     return found
+
+
+_LIST_BY_DESCRIPTOR = os.scandir in os.supports_fd
+
+
+@contextmanager
+def _listing(folder: str) -> Iterator[Iterator[os.DirEntry[str]]]:
+    """The entries of ``folder``, listed through a descriptor where the OS allows it: each
+    entry's stat then looks up one name in that folder instead of walking the whole path
+    again (measured: a tenth of the scan of 20,000 files)."""
+    if not _LIST_BY_DESCRIPTOR:
+        with os.scandir(folder) as entries:
+            yield entries
+        return
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        with os.scandir(fd) as entries:
+            yield entries
+    finally:
+        os.close(fd)
 
 
 def _local(rel: str, path: str, info: os.stat_result) -> LocalFile:

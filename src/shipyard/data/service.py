@@ -24,6 +24,7 @@ from shipyard.data.manifest import (
     ManifestDiff,
     checked_manifest,
     diff_manifests,
+    paused_gc,
     require_stored,
     scan,
 )
@@ -132,14 +133,17 @@ class DatasetService:
         progress: Progress | None,
         cache_dir: Path | None,
     ) -> AddResult:
-        root, files = scan(path.expanduser())
-        latest = self._latest(name)
-        stored = digests_of([self.manifest(latest)]) if latest else set()
-        cache = StatCache(cache_dir, root)  # a DataFrame's temp file is not worth caching
-        try:
-            result = ingest(files, blobs=self.blobs, cache=cache, stored=stored, progress=progress)
-        finally:
-            cache.close()
+        with paused_gc():
+            root, files = scan(path.expanduser())
+            latest = self._latest(name)
+            stored = digests_of([self.manifest(latest)]) if latest else set()
+            cache = StatCache(cache_dir, root)  # a DataFrame's temp file is not worth caching
+            try:
+                result = ingest(
+                    files, blobs=self.blobs, cache=cache, stored=stored, progress=progress
+                )
+            finally:
+                cache.close()
         version, created = self._commit(
             name, latest, result.manifest, message, lambda: facts.analyze(files, rules)
         )
@@ -261,9 +265,18 @@ class DatasetService:
         """What differs between ``path`` and the latest version of ``name``."""
         check_name(name)
         latest = self._latest(name)
-        local = hash_local(Path(path), self._cache_dir / "stat", progress)[1].manifest
+        with paused_gc():
+            changes = self._changes(latest, Path(path), progress)
+        return StatusReport(name, latest.ref if latest else None, changes)
+
+    def _changes(
+        self, latest: DatasetVersion | None, path: Path, progress: Progress | None
+    ) -> ManifestDiff:
+        """The diff of ``path`` against ``latest``; both manifests are freed on return, so
+        the collector finds nothing of them to walk when it is switched back on."""
+        local = hash_local(path, self._cache_dir / "stat", progress)[1].manifest
         recorded = self.manifest(latest) if latest else Manifest(())
-        return StatusReport(name, latest.ref if latest else None, diff_manifests(recorded, local))
+        return diff_manifests(recorded, local)
 
     def diff(self, old_ref: str, new_ref: str) -> dict[str, Any]:
         """Files added, removed and changed; for tables also rows, schema and statistics."""
@@ -281,7 +294,8 @@ class DatasetService:
         from shipyard.data.checkout import checkout
 
         version = self.get(ref)
-        checkout(self.blobs, self.manifest(version), Path(dest), force=force, progress=progress)
+        with paused_gc():
+            checkout(self.blobs, self.manifest(version), Path(dest), force=force, progress=progress)
         return version
 
     def load(self, ref: str) -> pd.DataFrame:

@@ -51,15 +51,22 @@ class StatCache:
                 self._entries = {}
         return self._entries
 
-    def lookup(self, files: Iterable[LocalFile]) -> dict[str, str]:
-        """Digests of the ``files`` whose size, mtime and inode match the cache."""
-        entries = self._load()
-        hits = {}
-        for f in files:
-            known = entries.get(f.path)
-            if known is not None and known[:3] == (f.size, f.mtime_ns, f.inode):
-                hits[f.path] = known[3]
-        return hits
+    def lookup(self, files: Iterable[LocalFile]) -> list[str | None]:
+        """For each of ``files`` in turn, its digest if its size, mtime and inode match the
+        cache, else None.
+
+        One pass with the fields unpacked and compared one by one: this runs once per file
+        of every status and add, where building tuples to compare costs more than the rest.
+        """
+        get = self._load().get
+        digests: list[str | None] = []
+        for _rel, path, size, _mode, mtime_ns, inode in files:
+            known = get(path)
+            if known is None or known[0] != size or known[1] != mtime_ns or known[2] != inode:
+                digests.append(None)
+            else:
+                digests.append(known[3])
+        return digests
 
     def remember(self, hashed: Iterable[tuple[LocalFile, str]], started_ns: int) -> None:
         """Record digests of files hashed from ``started_ns`` on (skipping racy ones)."""
