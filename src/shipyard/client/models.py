@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from shipyard.client.http import Api
 from shipyard.entities import ApprovalEvent, FileEntry, ModelVersion
-from shipyard.errors import IntegrityError, ValidationError
+from shipyard.errors import IntegrityError
 
 if TYPE_CHECKING:
     from shipyard.registry.loaded import LoadedModel
@@ -73,32 +73,15 @@ class RemoteModelService:
     def load(self, ref: str, *, trust: bool = False) -> LoadedModel:
         """Download, verify and load ``ref`` (unsafe formats only with ``trust``)."""
         from shipyard.data.manifest import Manifest
-        from shipyard.registry.flavors import SavedModel, load_model
-        from shipyard.registry.loaded import LoadedModel
-        from shipyard.registry.saving import EXAMPLE_FILE
-        from shipyard.registry.signature import Signature
+        from shipyard.registry.loaded import load_files, require_trust
 
         version = self.get(ref)
-        if not version.safe and not trust:
-            raise ValidationError(
-                f"{version.ref} is stored as {version.flavor}, a format that runs code when it "
-                "is loaded; load it with trust=True only if you trust whoever logged it"
-            )
+        require_trust(version, trust)  # before a byte is downloaded
         entries = [FileEntry(**e) for e in self._api.get(f"/models/{_q(version.ref)}/files")]
         if Manifest.of(entries).digest() != version.digest:
             raise IntegrityError(f"the file list the server sent for {version.ref} is not its own")
         files = {e.path: self._api.fetch(f"/blobs/{e.digest}", e.digest) for e in entries}
-        saved = SavedModel(
-            flavor=version.flavor,
-            files=tuple(files),
-            safe=version.safe,
-            details=version.details,
-            packages=version.packages,
-        )
-        raw = load_model(files, saved, trust=trust)
-        return LoadedModel(
-            version, raw, Signature.from_dict(version.signature), files.get(EXAMPLE_FILE)
-        )
+        return load_files(version, files, trust=trust)
 
     def evaluate(
         self,

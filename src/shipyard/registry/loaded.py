@@ -77,6 +77,35 @@ class LoadedModel:
         return f"LoadedModel({self.ref!r}, flavor={self.version.flavor!r})"
 
 
+def require_trust(version: ModelVersion, trust: bool) -> None:
+    """ValidationError when ``version`` is in a format that runs code and ``trust`` is off."""
+    if not version.safe and not trust:
+        raise ValidationError(
+            f"{version.ref} is stored as {version.flavor}, a format that runs code when it "
+            "is loaded; load it with trust=True only if you trust whoever logged it"
+        )
+
+
+def load_files(version: ModelVersion, files: dict[str, bytes], *, trust: bool) -> LoadedModel:
+    """The model ``version`` whose saved files (already checked against their digests)
+    are ``files``: deserialized in its flavor, wrapped with its signature."""
+    from shipyard.registry.flavors import SavedModel, load_model
+    from shipyard.registry.saving import EXAMPLE_FILE
+
+    require_trust(version, trust)
+    saved = SavedModel(
+        flavor=version.flavor,
+        files=tuple(files),
+        safe=version.safe,
+        details=version.details,
+        packages=version.packages,
+    )
+    raw = load_model(files, saved, trust=trust)
+    return LoadedModel(
+        version, raw, Signature.from_dict(version.signature), files.get(EXAMPLE_FILE)
+    )
+
+
 def _array_twin(raw: Any, signature: Signature, example: bytes | None) -> Any:
     """A shallow copy of ``raw`` that takes plain arrays, if it provably predicts the same
     on the example rows as ``raw`` on the DataFrame; None otherwise."""

@@ -214,30 +214,13 @@ class ModelService:
         return self._deserialize(self.get(ref), trust=trust)
 
     def _deserialize(self, version: ModelVersion, *, trust: bool) -> LoadedModel:
-        from shipyard.registry.flavors import SavedModel, load_model
-        from shipyard.registry.loaded import LoadedModel
-        from shipyard.registry.saving import EXAMPLE_FILE
-        from shipyard.registry.signature import Signature
+        from shipyard.registry.loaded import load_files, require_trust
 
-        if not version.safe and not trust:
-            raise ValidationError(
-                f"{version.ref} is stored as {version.flavor}, a format that runs code when it "
-                "is loaded; load it with trust=True only if you trust whoever logged it"
-            )
+        require_trust(version, trust)  # before a byte is read
         blobs = self.blobs
         manifest = Manifest.from_bytes(blobs.get_bytes(version.digest))
         files = {entry.path: blobs.get_bytes(entry.digest) for entry in manifest.entries}
-        saved = SavedModel(
-            flavor=version.flavor,
-            files=tuple(files),
-            safe=version.safe,
-            details=version.details,
-            packages=version.packages,
-        )
-        raw = load_model(files, saved, trust=trust)
-        return LoadedModel(
-            version, raw, Signature.from_dict(version.signature), files.get(EXAMPLE_FILE)
-        )
+        return load_files(version, files, trust=trust)
 
     # evaluation and lineage
 
