@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from shipyard.client.http import Api
 from shipyard.data import facts
-from shipyard.data.checkout import _check_destination, _safe, _swap_into_place
+from shipyard.data.checkout import check_destination, safe_relative, swap_into_place
 from shipyard.data.ingest import WORKERS, Progress
 from shipyard.data.manifest import LocalFile, Manifest, diff_manifests
 from shipyard.data.refs import check_name, parse_ref
@@ -198,12 +198,12 @@ class RemoteDataService:
         version = self.get(ref)
         manifest = self.manifest(version)
         target = Path(dest).expanduser().absolute()
-        _check_destination(target, force)
+        check_destination(target, force)
         staging = target.parent / f".{target.name}.shipyard-{uuid.uuid4().hex[:8]}"
         try:
             staging.mkdir(parents=True)
             self._download_all(manifest, staging, progress)
-            _swap_into_place(staging, target)
+            swap_into_place(staging, target)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return version
@@ -211,7 +211,7 @@ class RemoteDataService:
     def _download_all(self, manifest: Manifest, root: Path, progress: Progress | None) -> None:
         if progress is not None:
             progress.start(manifest.files, manifest.size)
-        targets = [root / _safe(entry.path) for entry in manifest.entries]
+        targets = [root / safe_relative(entry.path) for entry in manifest.entries]
 
         def fetch(index: int) -> None:
             entry, target = manifest.entries[index], targets[index]

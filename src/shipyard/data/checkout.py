@@ -31,17 +31,18 @@ def checkout(
 ) -> None:
     """Write every file of ``manifest`` under ``dest``."""
     dest = dest.expanduser().absolute()
-    _check_destination(dest, force)
+    check_destination(dest, force)
     staging = dest.parent / f".{dest.name}.shipyard-{uuid.uuid4().hex[:8]}"
     try:
         staging.mkdir(parents=True)
         _write_all(blobs, manifest, staging, progress)
-        _swap_into_place(staging, dest)
+        swap_into_place(staging, dest)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _check_destination(dest: Path, force: bool) -> None:
+def check_destination(dest: Path, force: bool) -> None:
+    """Refuse a destination that is a file, or a non-empty folder unless ``force``."""
     if dest.exists() and not dest.is_dir():
         raise ValidationError(f"cannot check out into {str(dest)!r}: it is a file, not a folder")
     if dest.is_dir() and any(dest.iterdir()) and not force:
@@ -76,12 +77,12 @@ def _write_all(
 def _make_folders(root: Path, manifest: Manifest) -> None:
     """Check every path first (nothing is written for a manifest with a bad one), then
     create each folder once, parents first."""
-    folders = {_safe(entry.path).rpartition("/")[0] for entry in manifest.entries}
+    folders = {safe_relative(entry.path).rpartition("/")[0] for entry in manifest.entries}
     for folder in sorted(folders):
         os.makedirs(os.path.join(root, folder), exist_ok=True)
 
 
-def _safe(path: str) -> str:
+def safe_relative(path: str) -> str:
     """Refuse manifest paths that would escape the destination, or that name no file.
 
     String tests equal to PurePosixPath's view of the path (absolute, a ``..`` part, or
@@ -93,7 +94,8 @@ def _safe(path: str) -> str:
     return path
 
 
-def _swap_into_place(staging: Path, dest: Path) -> None:
+def swap_into_place(staging: Path, dest: Path) -> None:
+    """Rename the finished ``staging`` folder to ``dest``, replacing its old contents."""
     if not dest.exists():
         os.rename(staging, dest)
         return
