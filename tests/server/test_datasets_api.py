@@ -17,6 +17,7 @@ from live_server import LiveServer
 import shipyard
 import shipyard.data.service
 from shipyard.cli.main import main
+from shipyard.data.ingest import PACK_MIN_FILES
 from shipyard.data.rules import load_rules
 from shipyard.errors import NotFound, PermissionDenied, Unauthenticated, ValidationError
 from shipyard.examples.credit import make_credit_table
@@ -316,3 +317,20 @@ def test_the_data_cli_acts_through_the_server(
     assert [row["ref"] for row in json.loads(capsys.readouterr().out)] == ["cli@v1"]
     assert main(["data", "checkout", "cli", str(tmp_path / "back"), "--json"]) == 0
     assert files_of(tmp_path / "back") == files_of(source)
+
+
+def test_a_packed_dataset_is_served_blob_by_blob(
+    remote: Any, platform: Any, editor: httpx.Client, tmp_path: Path
+) -> None:
+    source = tmp_path / "many"
+    source.mkdir()
+    for i in range(3 * PACK_MIN_FILES):
+        (source / f"f{i:03}.txt").write_text(f"row {i}\n" * (i + 1))
+    version = platform.datasets.add("many", source)  # on the server's own disk: packed
+    assert any(platform.blobs.backend.list("packs/"))
+    digests = [entry.digest for entry in platform.datasets.manifest(version).entries]
+    missing = editor.post("/blobs/missing", json={"digests": digests})
+    assert missing.status_code == 200, missing.text
+    assert missing.json()["missing"] == []
+    remote.data.checkout("many", tmp_path / "out")
+    assert files_of(tmp_path / "out") == files_of(source)

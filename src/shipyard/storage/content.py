@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import io
 import os
-import re
 import stat
 import tempfile
 from collections.abc import Callable, Iterator
@@ -25,6 +24,18 @@ import blake3
 from shipyard.errors import NotFound, StorageError, ValidationError
 from shipyard.storage.blobs import BlobBackend
 from shipyard.storage.filecopy import copy_and_hash
+from shipyard.storage.hashing import (
+    DEFAULT_BLOCK_SIZE,
+    check_block_size,
+    check_digest,
+    digest_key,
+    hash_file,
+    is_digest,
+    new_hasher,
+    threads_for,
+    verified,
+)
+from shipyard.storage.packs import PackStore, PackWriter
 from shipyard.storage.streams import (
     PrefixedReader,
     VerifyingReader,
@@ -41,10 +52,6 @@ __all__ = [
     "hash_file",
 ]
 
-DEFAULT_BLOCK_SIZE = 4 * 2**20
-_THREADED_HASH_MIN = 2**20  # below this, blake3's threads cost more than they save
-_DIGEST = re.compile(r"[0-9a-f]{64}")
-
 
 @dataclass(frozen=True, slots=True)
 class BlobInfo:
@@ -55,46 +62,13 @@ class BlobInfo:
     created: bool
 
 
-def check_digest(digest: str) -> str:
-    """Return ``digest`` if it is a BLAKE3 hex digest, else raise :class:`ValidationError`."""
-    if isinstance(digest, str) and _DIGEST.fullmatch(digest):
-        return digest
-    raise ValidationError(
-        f"blob digest must be 64 lowercase hex characters (a BLAKE3 digest), got {digest!r} "
-        f"instead; copy the digest exactly as shipyard printed it",
-        details=[{"digest": repr(digest)}],
-    )
-
-
-def digest_key(digest: str) -> str:
-    """The backend key of ``digest``: ``ab/cdef...``."""
-    check_digest(digest)
-    return f"{digest[:2]}/{digest[2:]}"
-
-
-def hash_file(
-    path: str | os.PathLike[str],
-    *,
-    block_size: int = DEFAULT_BLOCK_SIZE,
-    on_bytes: Callable[[int], None] | None = None,
-) -> str:
-    """The BLAKE3 hex digest of a file's bytes, read in blocks of ``block_size``."""
-    buffer = memoryview(bytearray(_check_block_size(block_size)))
-    hasher = _new_hasher(block_size)
-    with open(path, "rb") as reader:
-        while n := fill(reader, buffer):
-            hasher.update(buffer[:n])
-            if on_bytes is not None:
-                on_bytes(n)
-    return hasher.hexdigest()
-
-
 class ContentStore:
     """Blobs named by the BLAKE3 digest of their bytes, over any :class:`BlobBackend`."""
 
     def __init__(self, backend: BlobBackend, *, block_size: int = DEFAULT_BLOCK_SIZE) -> None:
         self.backend = backend
-        self.block_size = _check_block_size(block_size)
+        self.block_size = check_block_size(block_size)
+        self.packs = PackStore(backend)
 
     def __repr__(self) -> str:
         return f"ContentStore({self.backend.url!r})"
@@ -108,7 +82,7 @@ class ContentStore:
         with the same digest exists, the staged bytes are dropped (``created=False``).
         """
         buffer = memoryview(bytearray(self.block_size))
-        hasher = _new_hasher(self.block_size)
+        hasher = new_hasher(self.block_size)
         size = 0
         with self.backend.stage() as staged:
             while n := fill(reader, buffer):
@@ -175,7 +149,7 @@ class ContentStore:
 
     def put_bytes(self, data: bytes) -> BlobInfo:
         """Store ``data`` (hashed first: nothing is written when the blob exists)."""
-        digest = blake3.blake3(data, max_threads=_threads_for(len(data))).hexdigest()
+        digest = blake3.blake3(data, max_threads=threads_for(len(data))).hexdigest()
         key = digest_key(digest)
         if self.backend.exists(key):
             return BlobInfo(digest, len(data), created=False)
@@ -184,6 +158,22 @@ class ContentStore:
                 raise _short_write(self.backend.url)
             staged.commit(key)
         return BlobInfo(digest, len(data), created=True)
+
+    def pack_writer(self) -> PackWriter:
+        """A writer of packs for :meth:`put_small` (close it to commit what it holds)."""
+        return self.packs.writer()
+
+    def put_small(self, data: bytes, writer: PackWriter) -> BlobInfo:
+        """Store small ``data`` in the pack ``writer`` writes, unless it is stored already.
+
+        Storing many small blobs this way costs a few large writes instead of a file
+        each; the blob is readable once the writer commits its pack.
+        """
+        raw = blake3.blake3(data).digest()
+        digest = raw.hex()
+        if self.backend.exists(f"{digest[:2]}/{digest[2:]}") or self.packs.holds(digest):
+            return BlobInfo(digest, len(data), created=False)
+        return BlobInfo(digest, len(data), created=writer.add(raw, data))
 
     def open(self, digest: str) -> BinaryIO:
         """A reader over the blob that verifies its digest as it reads.
@@ -194,9 +184,15 @@ class ContentStore:
         what it read. The reader cannot seek.
         """
         key = digest_key(digest)
-        inner = self.backend.open(key)
+        try:
+            inner = self.backend.open(key)
+        except NotFound:
+            packed = self.packs.read(digest)
+            if packed is None:
+                raise
+            return io.BytesIO(packed)
         where = self.backend.local_path(key) or f"{self.backend.url}/{key}"
-        raw = VerifyingReader(inner, digest, where, self.block_size, _new_hasher(self.block_size))
+        raw = VerifyingReader(inner, digest, where, self.block_size, new_hasher(self.block_size))
         return io.BufferedReader(raw, buffer_size=self.block_size)
 
     def get_bytes(self, digest: str) -> bytes:
@@ -209,9 +205,11 @@ class ContentStore:
                 with open(source, "rb", buffering=0) as file:
                     data = file.read()
             except OSError:
-                pass  # missing or unreadable: the backend's reader raises the right error
+                packed = self.packs.read(digest)
+                if packed is not None:
+                    return packed  # else the backend's reader raises the right error
             else:
-                return _verified(data, digest, source)
+                return verified(data, digest, source)
         with self.open(digest) as reader:
             return reader.read()
 
@@ -253,6 +251,9 @@ class ContentStore:
         key = digest_key(digest)
         source = self.backend.local_path(key)
         opened = None if source is None else _open_regular(source)
+        if opened is None and (packed := self.packs.read(digest)) is not None:
+            _write_new(dest, packed, mode)
+            return
         if source is None or opened is None:  # not on this disk, or missing: the reader decides
             self.get_file(digest, dest)
             os.chmod(dest, mode)
@@ -261,7 +262,7 @@ class ContentStore:
         try:
             out = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
             try:
-                actual = self._copy_verified(src, out, size)
+                actual = self._copyverified(src, out, size)
                 if mode & _umask():  # the umask took bits away: put them back
                     os.fchmod(out, mode)
             finally:
@@ -271,13 +272,11 @@ class ContentStore:
         if actual != digest:
             raise VerifyingReader.mismatch(digest, actual, source)
 
-    def _copy_verified(self, src: int, out: int, size: int) -> str:
+    def _copyverified(self, src: int, out: int, size: int) -> str:
         if size >= self.block_size:
             return copy_and_hash(src, out, size)
         data = os.read(src, size + 1)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(out, view) :]
+        _write_all(out, data)
         return str(blake3.blake3(data).hexdigest())
 
     def verify(self, digest: str) -> None:
@@ -288,22 +287,33 @@ class ContentStore:
                 pass
 
     def exists(self, digest: str) -> bool:
-        """Whether the blob is stored."""
-        return self.backend.exists(digest_key(digest))
+        """Whether the blob is stored (as its own file or in a pack)."""
+        return self.backend.exists(digest_key(digest)) or self.packs.holds(digest)
 
     def size(self, digest: str) -> int:
         """The blob's size in bytes; :class:`NotFound` if absent."""
-        return self.backend.size(digest_key(digest))
+        try:
+            return self.backend.size(digest_key(digest))
+        except NotFound:
+            where = self.packs.find(digest)
+            if where is None:
+                raise
+            return where.size
 
     def digests(self) -> Iterator[str]:
         """Every stored digest (keys that do not follow the layout are skipped)."""
+        seen = set()
         for key in self.backend.list():
-            if len(key) == 65 and key[2] == "/" and _DIGEST.fullmatch(key[:2] + key[3:]):
-                yield key[:2] + key[3:]
+            if len(key) == 65 and key[2] == "/" and is_digest(key[:2] + key[3:]):
+                seen.add(digest := key[:2] + key[3:])
+                yield digest
+        yield from (digest for digest in self.packs.digests() if digest not in seen)
 
     def delete(self, digest: str) -> None:
-        """Remove the blob; a missing blob is not an error."""
+        """Remove the blob; a missing blob is not an error. A packed blob's pack is
+        rewritten without it."""
         self.backend.delete(digest_key(digest))
+        self.packs.drop(digest)
 
 
 def _open_regular(path: str) -> tuple[int, int] | None:
@@ -326,12 +336,21 @@ def _open_regular(path: str) -> tuple[int, int] | None:
     return None
 
 
-def _verified(data: bytes, digest: str, where: str) -> bytes:
-    """``data`` if it hashes to ``digest``, else :class:`IntegrityError` naming ``where``."""
-    actual = blake3.blake3(data, max_threads=_threads_for(len(data))).hexdigest()
-    if actual != digest:
-        raise VerifyingReader.mismatch(digest, actual, where)
-    return data
+def _write_new(dest: str, data: bytes, mode: int) -> None:
+    """Create ``dest`` (which must not exist) holding ``data`` with ``mode``."""
+    out = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        _write_all(out, data)
+        if mode & _umask():
+            os.fchmod(out, mode)
+    finally:
+        os.close(out)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 @functools.cache
@@ -347,27 +366,10 @@ def _umask() -> int:
     return 0o7777  # unknown: always set the mode explicitly
 
 
-def _threads_for(size: int) -> int:
-    return blake3.blake3.AUTO if size >= _THREADED_HASH_MIN else 1
-
-
-def _new_hasher(block_size: int) -> blake3.blake3:
-    return blake3.blake3(max_threads=_threads_for(block_size))
-
-
 def _short_write(url: str) -> StorageError:
     return StorageError(
         f"blob backend {url} took fewer bytes than written; "
         f"its StagedBlob.write must take all bytes and return their count"
-    )
-
-
-def _check_block_size(block_size: int) -> int:
-    if isinstance(block_size, int) and not isinstance(block_size, bool) and block_size > 0:
-        return block_size
-    raise ValidationError(
-        f"block_size must be a positive number of bytes (default {DEFAULT_BLOCK_SIZE}), "
-        f"got {block_size!r} instead"
     )
 
 
