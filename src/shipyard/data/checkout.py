@@ -14,7 +14,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from shipyard.data.ingest import BATCH_FILES, WORKERS, Progress
+from shipyard.data.ingest import BATCH_FILES, SMALL_TASK, WORKERS, Progress
 from shipyard.data.manifest import Manifest
 from shipyard.entities import FileEntry
 from shipyard.errors import ValidationError
@@ -66,12 +66,18 @@ def _write_all(
         if progress is not None:
             progress.advance(len(batch), sum(entry.size for entry in batch))
 
-    batches = [
-        list(manifest.entries[i : i + BATCH_FILES]) for i in range(0, manifest.files, BATCH_FILES)
-    ]
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        for _ in pool.map(write, batches):
-            pass
+    large = [entry for entry in manifest.entries if entry.size >= SMALL_TASK]
+    small = [entry for entry in manifest.entries if entry.size < SMALL_TASK]
+    if large:  # creating small files is file-system work two threads only queue on
+        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+            for _ in pool.map(write, _batches(large)):
+                pass
+    for batch in _batches(small):
+        write(batch)
+
+
+def _batches(entries: list[FileEntry]) -> list[list[FileEntry]]:
+    return [entries[i : i + BATCH_FILES] for i in range(0, len(entries), BATCH_FILES)]
 
 
 def _make_folders(root: Path, manifest: Manifest) -> None:

@@ -248,6 +248,10 @@ class ContentStore:
         Blobs on the local disk are read whole when small and copied by the kernel when
         large, which is what makes restoring many files fast.
         """
+        packed = self.packs.read(digest, look_again=False)  # no failed open per file
+        if packed is not None:
+            _write_new(dest, packed, mode)
+            return
         key = digest_key(digest)
         source = self.backend.local_path(key)
         opened = None if source is None else _open_regular(source)
@@ -262,7 +266,7 @@ class ContentStore:
         try:
             out = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
             try:
-                actual = self._copyverified(src, out, size)
+                actual = self._copy_verified(src, out, size)
                 if mode & _umask():  # the umask took bits away: put them back
                     os.fchmod(out, mode)
             finally:
@@ -272,7 +276,7 @@ class ContentStore:
         if actual != digest:
             raise VerifyingReader.mismatch(digest, actual, source)
 
-    def _copyverified(self, src: int, out: int, size: int) -> str:
+    def _copy_verified(self, src: int, out: int, size: int) -> str:
         if size >= self.block_size:
             return copy_and_hash(src, out, size)
         data = os.read(src, size + 1)

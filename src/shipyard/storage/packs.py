@@ -77,13 +77,15 @@ class PackStore:
             where = self.index.find(digest)
         return where
 
-    def read(self, digest: str) -> bytes | None:
+    def read(self, digest: str, *, look_again: bool = True) -> bytes | None:
         """The verified bytes of a packed blob, or None if no pack holds it;
-        :class:`IntegrityError` if the pack's bytes no longer match the digest."""
+        :class:`IntegrityError` if the pack's bytes no longer match the digest. With
+        ``look_again=False`` only the packs known so far are searched."""
         for _ in range(2):
-            where = self.find(digest)
+            where = self.find(digest) if look_again else self.index.find(digest)
             if where is None:
-                self._raise_if_damaged(digest)
+                if look_again:
+                    self._raise_if_damaged(digest)
                 return None
             try:
                 return self._read(digest, where)
@@ -386,6 +388,9 @@ class PackReader:
     def read(self, where: PackedBlob) -> bytes:
         """The raw (unverified) bytes of the packed blob; FileNotFoundError if the pack
         is gone (rewritten by another process)."""
+        fd = self._fds.get(where.pack)
+        if fd is not None:
+            return os.pread(fd, where.size, where.offset)
         path = self._backend.local_path(where.pack)
         if path is None:
             try:
