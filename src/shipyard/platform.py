@@ -1,7 +1,8 @@
 """The composition root: builds the stores from settings and hands them to the services.
 
 Nothing else in shipyard decides which backend to use. Stores are opened lazily, so a
-command that only reads metadata never touches the blob store (or imports s3fs).
+command that only reads metadata never touches the blob store (or imports s3fs), and
+importing this module does not import SQLAlchemy (building a Platform does).
 """
 
 from __future__ import annotations
@@ -13,15 +14,14 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from shipyard.config import Settings
-from shipyard.governance.audit import AuditTrail
-from shipyard.storage.sql.engine import Database
-from shipyard.storage.sql.migrate import ensure_schema
 
 if TYPE_CHECKING:
     from shipyard.data.service import DatasetService
     from shipyard.governance.access import AccessService
+    from shipyard.governance.audit import AuditTrail
     from shipyard.registry.service import ModelService
     from shipyard.storage.content import ContentStore
+    from shipyard.storage.sql.engine import Database
     from shipyard.tracking.service import RunService
     from shipyard.workspace.settings import SettingsService
 
@@ -47,23 +47,21 @@ class Platform:
     db: Database = field(init=False)
 
     def __post_init__(self) -> None:
+        from shipyard.storage.sql.engine import Database
+
         self.db = Database(self.settings.store_url)
 
     @cached_property
     def audit(self) -> AuditTrail:
         """The audit trail over the metadata store."""
+        from shipyard.governance.audit import AuditTrail
+
         return AuditTrail(self.db)
 
     @cached_property
     def blobs(self) -> ContentStore:
         """The content-addressed blob store (opened on first use)."""
-        from shipyard.storage.blobs import open_backend
-        from shipyard.storage.content import ContentStore
-
-        backend = open_backend(
-            self.settings.artifacts_url, options=dict(self.settings.artifacts_options)
-        )
-        return ContentStore(backend)
+        return open_content_store(self.settings)
 
     @cached_property
     def workspace_settings(self) -> SettingsService:
@@ -125,11 +123,22 @@ class Platform:
         self.db.dispose()
 
 
+def open_content_store(settings: Settings) -> ContentStore:
+    """The content-addressed blob store ``settings`` name."""
+    from shipyard.storage.blobs import open_backend
+    from shipyard.storage.content import ContentStore
+
+    backend = open_backend(settings.artifacts_url, options=dict(settings.artifacts_options))
+    return ContentStore(backend)
+
+
 def open_platform(
     settings: Settings, *, actor: str | None = None, migrate: bool = True
 ) -> Platform:
     """Build the platform for ``settings``; bring the schema up to date unless told not to."""
     platform = Platform(settings=settings, actor=actor or settings.actor or local_actor())
     if migrate:
+        from shipyard.storage.sql.migrate import ensure_schema
+
         ensure_schema(platform.db)
     return platform

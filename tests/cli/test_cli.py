@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
@@ -107,6 +108,18 @@ def test_home_option_before_or_after_the_command(
     after = run_json(capsys, "audit", "log", "--home", str(outside / "proj" / ".shipyard"))
     assert before == after
     assert [e["action"] for e in before["entries"]] == ["workspace.init"]
+
+
+def test_called_from_python_the_cli_freezes_nothing(
+    outside: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Only the `shipyard` program freezes its start-up objects out of the collector's
+    sight; a caller's garbage must stay collectable."""
+    run_json(capsys, "init", "proj")
+    frozen = gc.get_freeze_count()
+    assert run_json(capsys, "--home", "proj", "audit", "verify")["ok"] is True
+    assert gc.get_freeze_count() == frozen
+    assert gc.isenabled()
 
 
 def test_home_from_environment(

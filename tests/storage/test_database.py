@@ -11,11 +11,11 @@ from shipyard.errors import StorageError, UnknownBackend
 from shipyard.storage.sql.engine import Database
 from shipyard.storage.sql.migrate import (
     MIGRATIONS_DIR,
-    SCHEMA_HEAD,
     current_revision,
     ensure_schema,
     upgrade,
 )
+from shipyard.storage.sql.schema_head import SCHEMA_HEAD
 
 
 def test_schema_head_matches_the_newest_migration() -> None:

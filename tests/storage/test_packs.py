@@ -24,6 +24,13 @@ def _packed(store: ContentStore, blobs: list[bytes], limit: int = 1 << 20) -> li
         return [store.put_small(data, writer).digest for data in blobs]
 
 
+def _pack_then_fail(store: ContentStore, blobs: list[bytes]) -> None:
+    with store.packs.writer(2_000) as writer:
+        for data in blobs:
+            store.put_small(data, writer)
+        raise RuntimeError("the add failed")
+
+
 def _pack_files(root: Path) -> list[Path]:
     return sorted((root / PACK_FOLDER).glob("*.pack"))
 
@@ -76,10 +83,8 @@ def test_writers_roll_over_to_a_new_pack_at_their_limit(tmp_path: Path) -> None:
 def test_an_aborted_writer_leaves_only_the_packs_it_finished(tmp_path: Path) -> None:
     store = ContentStore(LocalBlobBackend(tmp_path))
     blobs = _blobs(40)
-    with pytest.raises(RuntimeError), store.packs.writer(2_000) as writer:
-        for data in blobs:
-            store.put_small(data, writer)
-        raise RuntimeError("the add failed")
+    with pytest.raises(RuntimeError, match="the add failed"):
+        _pack_then_fail(store, blobs)
     finished = _pack_files(tmp_path)
     assert finished  # the full ones were committed on the way
     fresh = ContentStore(LocalBlobBackend(tmp_path))

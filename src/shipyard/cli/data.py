@@ -10,9 +10,10 @@ import typer
 
 from shipyard.cli.output import JsonFlag, emit, stdout
 from shipyard.cli.progress import progress_bar
-from shipyard.cli.state import open_workspace
+from shipyard.cli.state import open_workspace, options
 
 if TYPE_CHECKING:
+    from shipyard.data.service import StatusReport
     from shipyard.entities import DatasetVersion
 
 app = typer.Typer(
@@ -82,8 +83,7 @@ def status(
     as_json: JsonFlag = False,
 ) -> None:
     """Files added, removed and changed in PATH since the latest version of NAME."""
-    with open_workspace() as ws, progress_bar("checking") as bar:
-        report = ws.data.status(name, path, progress=bar)
+    report = _status_report(name, path)
 
     def render() -> None:
         if report.diff.clean:
@@ -93,6 +93,19 @@ def status(
         _render_paths(report.diff.to_dict())
 
     emit(report.to_dict(), as_json, render)
+
+
+def _status_report(name: str, path: Path) -> StatusReport:
+    """Read-only, so an embedded SQLite workspace is read without SQLAlchemy when it can
+    be (shipyard.data.quick_status); otherwise, or failing that, through the workspace."""
+    from shipyard.data.quick_status import quick_status
+
+    with progress_bar("checking") as bar:
+        report = quick_status(options.home, name, path, bar)
+    if report is not None:
+        return report
+    with open_workspace() as ws, progress_bar("checking") as bar:
+        return ws.data.status(name, path, progress=bar)
 
 
 @app.command("ls")

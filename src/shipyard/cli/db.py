@@ -45,7 +45,8 @@ def upgrade(as_json: JsonFlag = False) -> None:
 def current(as_json: JsonFlag = False) -> None:
     """Show the store's schema revision and the newest one this version knows."""
     from shipyard.storage.sql.engine import Database
-    from shipyard.storage.sql.migrate import SCHEMA_HEAD, current_revision
+    from shipyard.storage.sql.migrate import current_revision
+    from shipyard.storage.sql.schema_head import SCHEMA_HEAD
 
     db = Database(_settings().store_url)
     try:

@@ -45,6 +45,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         sys.stdout.write(f"shipyard {__version__}\n")
         return _exit(EXIT_OK, argv)
+    from shipyard.cli.state import options
+
+    options.owns_process = argv is None
     return _exit(_run(hoist_global_options(args)), argv)
 
 

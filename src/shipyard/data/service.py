@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from shipyard.data import facts
 from shipyard.data.ingest import IngestResult, Progress, digests_of, ingest
@@ -32,14 +32,13 @@ from shipyard.data.refs import check_name, parse_ref
 from shipyard.data.stat_cache import StatCache
 from shipyard.entities import DatasetVersion, FileEntry
 from shipyard.errors import NotFound, ValidationError
-from shipyard.governance.audit import AuditTrail, utc_now
-from shipyard.storage.sql.datasets import SqlDatasetStore
-from shipyard.storage.sql.engine import Database
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from shipyard.governance.audit import AuditTrail
     from shipyard.storage.content import ContentStore
+    from shipyard.storage.sql.engine import Database
 
 
 DATASET_ATTR = "shipyard.dataset"  # DataFrame.attrs key naming the version it came from
@@ -68,6 +67,13 @@ class StatusReport:
         return {"name": self.name, "ref": self.ref, "clean": self.diff.clean, **self.diff.to_dict()}
 
 
+class Latest(NamedTuple):
+    """What ``data status`` needs of the newest version of a dataset."""
+
+    ref: str
+    digest: str  # of its manifest
+
+
 class DatasetService:
     """Versions files and tables; every new version is audited."""
 
@@ -79,6 +85,10 @@ class DatasetService:
         actor: str,
         cache_dir: Path,
     ) -> None:
+        # SQLAlchemy is imported with the first service built, never with this module:
+        # the read-only `data status` (shipyard.data.quick_status) does without it.
+        from shipyard.storage.sql.datasets import SqlDatasetStore
+
         self._db = db
         self._blobs = blobs
         self._audit = audit
@@ -193,6 +203,8 @@ class DatasetService:
         message: str,
         learned: facts.TableFacts,
     ) -> tuple[DatasetVersion, bool]:
+        from shipyard.governance.audit import utc_now
+
         now = utc_now()
         with self._db.write() as conn:
             self._store.lock_dataset(conn, name, created_at=now, actor=self._actor)
@@ -257,26 +269,16 @@ class DatasetService:
 
     def manifest(self, version: DatasetVersion) -> Manifest:
         """The verified file list of ``version``."""
-        return Manifest.from_bytes(self.blobs.get_bytes(version.digest))
+        return read_manifest(self.blobs, version.digest)
 
     def status(
         self, name: str, path: str | Path, *, progress: Progress | None = None
     ) -> StatusReport:
         """What differs between ``path`` and the latest version of ``name``."""
         check_name(name)
-        latest = self._latest(name)
-        with paused_gc():
-            changes = self._changes(latest, Path(path), progress)
-        return StatusReport(name, latest.ref if latest else None, changes)
-
-    def _changes(
-        self, latest: DatasetVersion | None, path: Path, progress: Progress | None
-    ) -> ManifestDiff:
-        """The diff of ``path`` against ``latest``; both manifests are freed on return, so
-        the collector finds nothing of them to walk when it is switched back on."""
-        local = hash_local(path, self._cache_dir / "stat", progress)[1].manifest
-        recorded = self.manifest(latest) if latest else Manifest(())
-        return diff_manifests(recorded, local)
+        found = self._latest(name)
+        latest = Latest(found.ref, found.digest) if found else None
+        return local_status(name, latest, Path(path), self._blobs, self._cache_dir, progress)
 
     def diff(self, old_ref: str, new_ref: str) -> dict[str, Any]:
         """Files added, removed and changed; for tables also rows, schema and statistics."""
@@ -332,6 +334,41 @@ class DatasetService:
     def _latest(self, name: str) -> DatasetVersion | None:
         with self._db.read() as conn:
             return self._store.get(conn, name, None)
+
+
+def read_manifest(blobs: ContentStore, digest: str) -> Manifest:
+    """The manifest stored under ``digest``, its bytes verified."""
+    return Manifest.from_bytes(blobs.get_bytes(digest))
+
+
+def local_status(
+    name: str,
+    latest: Latest | None,
+    path: Path,
+    blobs: Callable[[], ContentStore],
+    cache_dir: Path,
+    progress: Progress | None = None,
+) -> StatusReport:
+    """How ``path`` differs from ``latest``, the newest version of ``name`` (None: it has
+    none): what ``data status`` means, whoever looked the version up. ``blobs`` opens
+    the blob store, which is only needed once the local files are hashed."""
+    with paused_gc():
+        changes = _changes(latest, path, blobs, cache_dir / "stat", progress)
+    return StatusReport(name, latest.ref if latest else None, changes)
+
+
+def _changes(
+    latest: Latest | None,
+    path: Path,
+    blobs: Callable[[], ContentStore],
+    stat_dir: Path,
+    progress: Progress | None,
+) -> ManifestDiff:
+    """The diff of ``path`` against ``latest``; both manifests are freed on return, so
+    the collector finds nothing of them to walk when it is switched back on."""
+    local = hash_local(path, stat_dir, progress)[1].manifest
+    recorded = read_manifest(blobs(), latest.digest) if latest else Manifest(())
+    return diff_manifests(recorded, local)
 
 
 def hash_local(

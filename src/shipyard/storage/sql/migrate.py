@@ -15,9 +15,8 @@ from sqlalchemy.exc import DBAPIError
 
 from shipyard.errors import ConfigError
 from shipyard.storage.sql.engine import Database
+from shipyard.storage.sql.schema_head import SCHEMA_HEAD
 
-# The newest migration in migrations/versions; a test keeps this in step with Alembic.
-SCHEMA_HEAD = "0007"
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 _PG_MIGRATION_LOCK = 0x5B1F_A2D0
 
