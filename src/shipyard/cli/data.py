@@ -13,7 +13,7 @@ from shipyard.cli.progress import progress_bar
 from shipyard.cli.state import open_workspace, options
 
 if TYPE_CHECKING:
-    from shipyard.data.service import StatusReport
+    from shipyard.data.service import AddResult, StatusReport
     from shipyard.entities import DatasetVersion
 
 app = typer.Typer(
@@ -55,8 +55,7 @@ def add(
     as_json: JsonFlag = False,
 ) -> None:
     """Version PATH as the next version of NAME (no new version if nothing changed)."""
-    with open_workspace() as ws, progress_bar("hashing") as bar:
-        result = ws.data.add_with_stats(name, path, message=message, rules=validate, progress=bar)
+    result = _add(name, path, message, validate)
     version = result.version
     document = {
         **summary(version),
@@ -93,6 +92,21 @@ def status(
         _render_paths(report.diff.to_dict())
 
     emit(report.to_dict(), as_json, render)
+
+
+def _add(name: str, path: Path, message: str, rules: Path | None) -> AddResult:
+    """A large file is stored while the workspace opens (shipyard.data.quick_add) when
+    it can be; anything else through the open workspace."""
+    from shipyard.data.quick_add import quick_add
+
+    with progress_bar("hashing") as bar:
+        result = quick_add(
+            options.home, name, path, open_workspace, message=message, rules=rules, progress=bar
+        )
+    if result is not None:
+        return result
+    with open_workspace() as ws, progress_bar("hashing") as bar:
+        return ws.data.add_with_stats(name, path, message=message, rules=rules, progress=bar)
 
 
 def _status_report(name: str, path: Path) -> StatusReport:

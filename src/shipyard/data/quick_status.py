@@ -29,6 +29,7 @@ from shipyard.data.service import Latest, local_status
 from shipyard.storage.sql.schema_head import SCHEMA_HEAD
 
 if TYPE_CHECKING:
+    from shipyard.config import Settings
     from shipyard.data.ingest import Progress
     from shipyard.data.service import StatusReport
     from shipyard.storage.content import ContentStore
@@ -48,6 +49,23 @@ def quick_status(
 ) -> StatusReport | None:
     """The status report of ``path`` against ``name`` in the workspace ``home`` (as the
     CLI's ``--home`` names it), or None when the full path must answer."""
+    found = embedded_latest(home, name)
+    if found is None:
+        return None
+    settings, latest = found
+
+    def blobs() -> ContentStore:
+        from shipyard.platform import open_content_store
+
+        return open_content_store(settings)
+
+    return local_status(name, latest, Path(path), blobs, settings.cache_dir, progress)
+
+
+def embedded_latest(home: str | None, name: str) -> tuple[Settings, Latest | None] | None:
+    """The settings of the workspace ``home`` and the newest version of ``name`` (None:
+    it has none), read without SQLAlchemy; None unless ``home`` is an embedded
+    workspace on a SQLite file at the newest schema that could be read."""
     if (home is None and config.server()[0]) or (home or "").startswith(("http://", "https://")):
         return None  # a server answers
     settings = config.resolve(home)  # the full path would raise the same errors
@@ -56,16 +74,9 @@ def quick_status(
         return None
     check_name(name)
     try:
-        latest = read_latest(database, name)
+        return settings, read_latest(database, name)
     except Exception:  # NotApplicable, a locked or unreadable file, anything unexpected
         return None
-
-    def blobs() -> ContentStore:
-        from shipyard.platform import open_content_store
-
-        return open_content_store(settings)
-
-    return local_status(name, latest, Path(path), blobs, settings.cache_dir, progress)
 
 
 def sqlite_file(store_url: str) -> Path | None:

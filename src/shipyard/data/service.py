@@ -147,15 +147,22 @@ class DatasetService:
             root, files = scan(path.expanduser())
             latest = self._latest(name)
             stored = digests_of([self.manifest(latest)]) if latest else set()
-            cache = StatCache(cache_dir, root)  # a DataFrame's temp file is not worth caching
-            try:
-                result = ingest(
-                    files, blobs=self.blobs, cache=cache, stored=stored, progress=progress
-                )
-            finally:
-                cache.close()
+            result = ingest_scanned(root, files, self.blobs, cache_dir, stored, progress)
+        return self.record_stored(name, files, result, message=message, rules=rules)
+
+    def record_stored(
+        self,
+        name: str,
+        files: list[LocalFile],
+        result: IngestResult,
+        *,
+        message: str = "",
+        rules: Any = None,
+    ) -> AddResult:
+        """Record local ``files`` whose bytes :func:`ingest_scanned` stored as the next
+        version of ``name`` (unless the latest version holds them already)."""
         version, created = self._commit(
-            name, latest, result.manifest, message, lambda: facts.analyze(files, rules)
+            name, self._latest(name), result.manifest, message, lambda: facts.analyze(files, rules)
         )
         return AddResult(version, created, result.hashed, result.new_bytes)
 
@@ -376,9 +383,22 @@ def hash_local(
 ) -> tuple[list[LocalFile], IngestResult]:
     """The files under ``path`` and their digests, nothing stored (stat cache in ``cache_dir``)."""
     root, files = scan(path.expanduser())
+    return files, ingest_scanned(root, files, None, cache_dir, frozenset(), progress)
+
+
+def ingest_scanned(
+    root: Path,
+    files: list[LocalFile],
+    blobs: ContentStore | None,
+    cache_dir: Path | None,
+    stored: set[str] | frozenset[str],
+    progress: Progress | None = None,
+) -> IngestResult:
+    """Digest (and with ``blobs``, store) the ``files`` scanned under ``root``, with the
+    stat cache kept in ``cache_dir`` (None: no cache, for a DataFrame's temp file)."""
     cache = StatCache(cache_dir, root)
     try:
-        return files, ingest(files, blobs=None, cache=cache, progress=progress)
+        return ingest(files, blobs=blobs, cache=cache, stored=stored, progress=progress)
     finally:
         cache.close()
 
