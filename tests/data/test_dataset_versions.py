@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import marshal
 import time
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,40 @@ def test_identical_content_makes_no_new_version(workspace: Any, tree: Path) -> N
     assert again.version.ref == first.ref
     assert again.hashed == 0  # every file came from the stat cache
     assert workspace.audit.count() == events
+
+
+def test_the_stat_cache_holds_a_folder_once_however_it_is_named(
+    workspace: Any, tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workspace.data.add("raw", tree)
+    monkeypatch.chdir(tree.parent)
+    for spelling in (Path(tree.name), tree / ".." / tree.name):
+        assert workspace.data.add_with_stats("raw", spelling).hashed == 0
+    (cache,) = _stat_caches(workspace)
+    assert _cached_paths(cache) == sorted(_files_under(tree))
+
+
+def test_the_stat_cache_forgets_files_that_are_gone(workspace: Any, tree: Path) -> None:
+    workspace.data.add("raw", tree)
+    (tree / "a.txt").unlink()
+    (tree / "new.txt").write_text("new\n")
+    age(tree / "new.txt")
+    assert workspace.data.add_with_stats("raw", tree).hashed == 1
+    (cache,) = _stat_caches(workspace)
+    assert _cached_paths(cache) == sorted(_files_under(tree))
+
+
+def _stat_caches(workspace: Any) -> list[Path]:
+    return sorted((workspace._platform.settings.cache_dir / "stat").glob("*.stat"))
+
+
+def _cached_paths(cache: Path) -> list[str]:
+    _, entries = marshal.loads(cache.read_bytes())
+    return sorted(entries)
+
+
+def _files_under(root: Path) -> list[str]:
+    return [p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()]
 
 
 def test_an_edit_makes_a_version_rehashing_only_that_file(workspace: Any, tree: Path) -> None:

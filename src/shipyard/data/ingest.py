@@ -89,7 +89,8 @@ def ingest(
         results = _run_split(todo, work, work, progress)
     else:
         results = _store_all(todo, blobs, on_bytes, progress)
-    cache.remember(((f, d) for f, (d, _) in zip(todo, results, strict=True)), started)
+    hashed = ((f, d) for f, (d, _) in zip(todo, results, strict=True))
+    cache.remember(hashed, started, present=[f.rel for f in files])
     entries += [
         FileEntry(f.rel, f.size, f.mode, d) for f, (d, _) in zip(todo, results, strict=True)
     ]

@@ -65,9 +65,10 @@ def quick_add(
             blobs = open_content_store(settings)
             stored = digests_of([read_manifest(blobs, latest.digest)]) if latest else set()
             with paused_gc():
-                root, files = scan(path.expanduser())
+                source = path.expanduser()
+                _, files = scan(source)
                 result = ingest_scanned(
-                    root, files, blobs, settings.cache_dir / "stat", stored, progress
+                    source, files, blobs, settings.cache_dir / "stat", stored, progress
                 )
         except BaseException:
             with contextlib.suppress(Exception):

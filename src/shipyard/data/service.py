@@ -144,10 +144,11 @@ class DatasetService:
         cache_dir: Path | None,
     ) -> AddResult:
         with paused_gc():
-            root, files = scan(path.expanduser())
+            source = path.expanduser()
+            _, files = scan(source)
             latest = self._latest(name)
             stored = digests_of([self.manifest(latest)]) if latest else set()
-            result = ingest_scanned(root, files, self.blobs, cache_dir, stored, progress)
+            result = ingest_scanned(source, files, self.blobs, cache_dir, stored, progress)
         return self.record_stored(name, files, result, message=message, rules=rules)
 
     def record_stored(
@@ -382,21 +383,22 @@ def hash_local(
     path: Path, cache_dir: Path | None, progress: Progress | None = None
 ) -> tuple[list[LocalFile], IngestResult]:
     """The files under ``path`` and their digests, nothing stored (stat cache in ``cache_dir``)."""
-    root, files = scan(path.expanduser())
-    return files, ingest_scanned(root, files, None, cache_dir, frozenset(), progress)
+    source = path.expanduser()
+    _, files = scan(source)
+    return files, ingest_scanned(source, files, None, cache_dir, frozenset(), progress)
 
 
 def ingest_scanned(
-    root: Path,
+    source: Path,
     files: list[LocalFile],
     blobs: ContentStore | None,
     cache_dir: Path | None,
     stored: set[str] | frozenset[str],
     progress: Progress | None = None,
 ) -> IngestResult:
-    """Digest (and with ``blobs``, store) the ``files`` scanned under ``root``, with the
-    stat cache kept in ``cache_dir`` (None: no cache, for a DataFrame's temp file)."""
-    cache = StatCache(cache_dir, root)
+    """Digest (and with ``blobs``, store) the ``files`` a scan of ``source`` found, with
+    its stat cache kept in ``cache_dir`` (None: no cache, for a DataFrame's temp file)."""
+    cache = StatCache(cache_dir, source)
     try:
         return ingest(files, blobs=blobs, cache=cache, stored=stored, progress=progress)
     finally:

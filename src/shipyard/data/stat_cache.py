@@ -13,7 +13,7 @@ from __future__ import annotations
 import marshal
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from pathlib import Path
 
 import blake3
@@ -25,17 +25,23 @@ from shipyard.data.manifest import LocalFile
 # seconds on some network and FAT filesystems); such files are not cached.
 RACY_WINDOW_NS = 50_000_000
 COARSE_RACY_WINDOW_NS = 2_000_000_000
-FORMAT = 1
+FORMAT = 2  # 2: entries keyed by the path relative to what was scanned
 
 Entry = tuple[int, int, int, str]  # size, mtime_ns, inode, digest
 
 
 class StatCache:
-    """Digests of the files under one folder, checked against their stat."""
+    """Digests of the files under one scanned file or folder, checked against their stat.
 
-    def __init__(self, folder: Path | None, root: Path) -> None:
-        """The cache of ``root`` kept in ``folder`` (None: a cache that keeps nothing)."""
-        tag = blake3.blake3(str(root.absolute()).encode()).hexdigest()[:24]
+    Entries are keyed by the path relative to what was scanned, so however the folder is
+    named (relative, absolute, with ``..``) its files are cached once; files no longer
+    there are dropped when the cache is next written.
+    """
+
+    def __init__(self, folder: Path | None, source: Path) -> None:
+        """The cache of the scanned ``source`` kept in ``folder`` (None: a cache that
+        keeps nothing)."""
+        tag = blake3.blake3(os.path.abspath(source).encode()).hexdigest()[:24]
         self.path = folder / f"{tag}.stat" if folder else None
         self._entries: dict[str, Entry] | None = None
 
@@ -60,25 +66,31 @@ class StatCache:
         """
         get = self._load().get
         digests: list[str | None] = []
-        for _rel, path, size, _mode, mtime_ns, inode in files:
-            known = get(path)
+        for rel, _path, size, _mode, mtime_ns, inode in files:
+            known = get(rel)
             if known is None or known[0] != size or known[1] != mtime_ns or known[2] != inode:
                 digests.append(None)
             else:
                 digests.append(known[3])
         return digests
 
-    def remember(self, hashed: Iterable[tuple[LocalFile, str]], started_ns: int) -> None:
-        """Record digests of files hashed from ``started_ns`` on (skipping racy ones)."""
+    def remember(
+        self, hashed: Iterable[tuple[LocalFile, str]], started_ns: int, present: Collection[str]
+    ) -> None:
+        """Record digests of files hashed from ``started_ns`` on (skipping racy ones),
+        keeping only entries of the files ``present`` (relative paths) in the scan."""
         fresh = {
-            f.path: (f.size, f.mtime_ns, f.inode, digest)
+            f.rel: (f.size, f.mtime_ns, f.inode, digest)
             for f, digest in hashed
             if started_ns - f.mtime_ns > _racy_window(f.mtime_ns)
         }
-        if not fresh or self.path is None:
-            return
-        entries = self._load()
+        known = self._load()
+        if self.path is None or (not fresh and len(known) <= len(present)):
+            return  # nothing new, and (at worst) a stale entry waits for the next write
+        keep = set(present)
+        entries = {rel: entry for rel, entry in known.items() if rel in keep}
         entries.update(fresh)
+        self._entries = entries
         temp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
