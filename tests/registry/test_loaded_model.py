@@ -29,9 +29,11 @@ def _logged(ws: Any, model: Any, X: pd.DataFrame) -> Any:
 def test_numeric_input_takes_the_array_path_and_predicts_the_same(
     workspace: Any, cancer: tuple[pd.DataFrame, Any]
 ) -> None:
-    X, model = cancer
+    X, _ = cancer
+    model = RandomForestClassifier(n_estimators=10, random_state=0).fit(X, X["mean radius"] > 14)
     loaded = _logged(workspace, model, X)
-    assert loaded._on_values is not None  # the shortcut proved itself on the example
+    assert not loaded.has_twin  # its ONNX graph computes in single precision: no twin
+    assert loaded._on_values is not None  # the array shortcut proved itself on the example
     sample = X.sample(500, replace=True, random_state=1)
     np.testing.assert_array_equal(loaded.predict(sample), model.predict(sample))
     np.testing.assert_array_equal(loaded.predict_proba(sample), model.predict_proba(sample))

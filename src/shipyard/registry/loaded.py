@@ -14,7 +14,8 @@ import contextlib
 import copy
 import sys
 import warnings
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -22,9 +23,17 @@ from shipyard.entities import ModelVersion
 from shipyard.errors import ValidationError
 from shipyard.registry.signature import Signature
 
+if TYPE_CHECKING:
+    from shipyard.registry.twin import Twin
+
 
 class LoadedModel:
-    """A registered model ready to predict; ``raw`` is the deserialized object itself."""
+    """A registered model ready to predict; ``raw`` is the deserialized object itself.
+
+    With a compiled ``twin`` (:mod:`shipyard.registry.twin`), checked numeric input is
+    predicted by the twin and ``raw`` is deserialized (by ``load_raw``) only when first
+    needed: for input the fast check cannot take, or by a caller who asks for it.
+    """
 
     def __init__(
         self,
@@ -32,15 +41,33 @@ class LoadedModel:
         raw: Any,
         signature: Signature,
         example: bytes | None = None,
+        *,
+        twin: Twin | None = None,
+        load_raw: Callable[[], Any] | None = None,
     ) -> None:
+        if raw is None and (twin is None or load_raw is None):
+            raise ValueError("LoadedModel needs the model, or a twin and a way to load it")
         self.version = version
-        self.raw = raw
         self.signature = signature
+        self._raw = raw
+        self._load_raw = load_raw
         self._check = signature.check
         self._values = signature.numeric_values
-        self._predict = raw.predict
-        self._proba = getattr(raw, "predict_proba", None)
-        self._on_values = _array_twin(raw, signature, example)
+        self._twin = twin
+        self._on_values = twin if twin is not None else _array_twin(raw, signature, example)
+
+    @property
+    def raw(self) -> Any:
+        """The deserialized model (loaded now if only its twin was so far)."""
+        if self._raw is None:
+            assert self._load_raw is not None
+            self._raw = self._load_raw()
+        return self._raw
+
+    @property
+    def has_twin(self) -> bool:
+        """Whether checked numeric input is predicted by the compiled twin."""
+        return self._twin is not None
 
     @property
     def ref(self) -> str:
@@ -50,6 +77,8 @@ class LoadedModel:
     @property
     def classes_(self) -> Any:
         """A classifier's labels, in the column order of ``predict_proba``."""
+        if self._raw is None and self.signature.classes is not None:
+            return np.asarray(self.signature.classes)
         classes = getattr(self.raw, "classes_", None)
         return classes if classes is not None else self.signature.classes
 
@@ -60,18 +89,23 @@ class LoadedModel:
             if values is not None:
                 with _checked_already():
                     return self._on_values.predict(values)
-        return self._predict(self._check(data))
+        return self.raw.predict(self._check(data))
 
     def predict_proba(self, data: Any) -> Any:
         """Class probabilities for ``data``, checked first (classifiers only)."""
-        if self._proba is None:
+        if not self._gives_proba():
             raise ValidationError(f"{self.ref} does not give probabilities (not a classifier)")
         if self._on_values is not None:
             values = self._values(data)
             if values is not None:
                 with _checked_already():
                     return self._on_values.predict_proba(values)
-        return self._proba(self._check(data))
+        return self.raw.predict_proba(self._check(data))
+
+    def _gives_proba(self) -> bool:
+        if self._twin is not None and self._raw is None:
+            return self._twin.has_proba
+        return callable(getattr(self.raw, "predict_proba", None))
 
     def __repr__(self) -> str:
         return f"LoadedModel({self.ref!r}, flavor={self.version.flavor!r})"
@@ -100,10 +134,30 @@ def load_files(version: ModelVersion, files: dict[str, bytes], *, trust: bool) -
         details=version.details,
         packages=version.packages,
     )
+    signature = Signature.from_dict(version.signature)
+    twin = _twin_of(version, files)
+    if twin is not None:
+        return LoadedModel(
+            version,
+            None,
+            signature,
+            twin=twin,
+            load_raw=lambda: load_model(files, saved, trust=trust),
+        )
     raw = load_model(files, saved, trust=trust)
-    return LoadedModel(
-        version, raw, Signature.from_dict(version.signature), files.get(EXAMPLE_FILE)
-    )
+    return LoadedModel(version, raw, signature, files.get(EXAMPLE_FILE))
+
+
+def _twin_of(version: ModelVersion, files: dict[str, bytes]) -> Twin | None:
+    """The version's compiled twin, if it has one and onnxruntime is installed."""
+    from shipyard.registry.twin import TWIN_FILE, load_twin
+
+    if not version.details.get("twin") or TWIN_FILE not in files:
+        return None
+    try:
+        return load_twin(files[TWIN_FILE])
+    except Exception:  # an onnxruntime that cannot run it: the model itself predicts
+        return None
 
 
 def _array_twin(raw: Any, signature: Signature, example: bytes | None) -> Any:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,8 +56,51 @@ def packed(
         files = {rel: (folder / rel).read_bytes() for rel in saved.files}
         reloaded = load_model(files, saved, trust=True)  # our own bytes, just written
         check_round_trip(reloaded, saved.flavor, example, predictions)
+        saved = _with_twin(saved, model, signature, example, folder)
         (folder / EXAMPLE_FILE).write_bytes(_example_bytes(signature, example))
         yield PackedModel(saved, signature, folder, (*saved.files, EXAMPLE_FILE))
+
+
+def _with_twin(
+    saved: SavedModel,
+    model: Any,
+    signature: Signature,
+    example: Any,
+    folder: Path,
+) -> SavedModel:
+    """``saved`` plus the compiled twin of a scikit-learn model, when one can be trusted
+    (see :mod:`shipyard.registry.twin`)."""
+    if saved.flavor != "sklearn":
+        return saved
+    from shipyard.registry.twin import TARGET_OPSET, TWIN_FILE, compile_twin
+
+    def reference(values: Any) -> tuple[Any, Any]:
+        rows = _frame_like(example, values)
+        proba = getattr(model, "predict_proba", None)
+        return model.predict(rows), None if proba is None else proba(rows)
+
+    data = compile_twin(model, signature.numeric_values(example), reference)
+    if data is None:
+        return saved
+    (folder / TWIN_FILE).write_bytes(data)
+    from shipyard.registry.flavors._base import versions
+
+    twin = {"format": "onnx", "file": TWIN_FILE, "opset": TARGET_OPSET}
+    return replace(
+        saved,
+        files=(*saved.files, TWIN_FILE),
+        details={**saved.details, "twin": twin},
+        packages={**saved.packages, **versions(onnxruntime="onnxruntime", skl2onnx="skl2onnx")},
+    )
+
+
+def _frame_like(example: Any, values: Any) -> Any:
+    """``values`` (rows of numbers) as a DataFrame with the columns and dtypes of
+    ``example``."""
+    import pandas as pd
+
+    frame = pd.DataFrame(values, columns=example.columns)
+    return frame.astype(example.dtypes.to_dict())
 
 
 def _example_bytes(signature: Signature, example: Any) -> bytes:
