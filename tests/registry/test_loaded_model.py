@@ -33,7 +33,7 @@ def test_numeric_input_takes_the_array_path_and_predicts_the_same(
     model = RandomForestClassifier(n_estimators=10, random_state=0).fit(X, X["mean radius"] > 14)
     loaded = _logged(workspace, model, X)
     assert not loaded.has_twin  # its ONNX graph computes in single precision: no twin
-    assert loaded._on_values is not None  # the array shortcut proved itself on the example
+    assert loaded._array is not None  # the array shortcut proved itself on the example
     sample = X.sample(500, replace=True, random_state=1)
     np.testing.assert_array_equal(loaded.predict(sample), model.predict(sample))
     np.testing.assert_array_equal(loaded.predict_proba(sample), model.predict_proba(sample))
@@ -61,7 +61,7 @@ def test_a_model_that_needs_column_names_keeps_the_dataframe(
     workspace: Any, credit_frame: pd.DataFrame, X: pd.DataFrame, trained: Any
 ) -> None:
     loaded = _logged(workspace, trained, X)
-    assert loaded._on_values is None  # categorical columns: names matter to the pipeline
+    assert loaded._array is None  # categorical columns: names matter to the pipeline
     rows = X.dropna().head(50)
     np.testing.assert_array_equal(loaded.predict(rows), trained.predict(rows))
 
@@ -72,7 +72,7 @@ def test_a_forest_fitted_on_a_frame_takes_the_array_path(
     X, _ = cancer
     forest = RandomForestClassifier(n_estimators=10, random_state=0).fit(X, X.iloc[:, 0] > 14)
     loaded = _logged(workspace, forest, X)
-    assert loaded._on_values is not None
+    assert loaded._array is not None
     np.testing.assert_array_equal(loaded.predict(X), forest.predict(X))
 
 

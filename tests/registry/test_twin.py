@@ -18,6 +18,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from shipyard.data.manifest import Manifest
 from shipyard.errors import IntegrityError, ValidationError
+from shipyard.registry.loaded import LARGE_BATCH
 from shipyard.registry.twin import PROBA_TOLERANCE, TWIN_FILE
 from shipyard.storage.content import digest_key
 
@@ -50,6 +51,9 @@ def test_a_linear_classifier_gets_a_twin_that_predicts_the_same(
     )
     np.testing.assert_array_equal(loaded.classes_, model.classes_)
     assert loaded._raw is None  # nothing so far needed the estimator itself
+    large = X.sample(LARGE_BATCH, replace=True, random_state=4)  # the estimator is faster
+    np.testing.assert_array_equal(loaded.predict_proba(large), model.predict_proba(large))
+    assert loaded._raw is not None
     reordered = sample[list(reversed(X.columns))]  # the full check, then the estimator
     np.testing.assert_array_equal(loaded.predict(reordered), model.predict(sample))
     assert type(loaded.raw).__name__ == "Pipeline"
