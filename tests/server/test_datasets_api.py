@@ -15,7 +15,7 @@ import pytest
 from live_server import LiveServer
 
 import shipyard
-import shipyard.data.service
+import shipyard.data.local
 from shipyard.cli.main import main
 from shipyard.data.ingest import PACK_MIN_FILES
 from shipyard.data.rules import load_rules
@@ -124,14 +124,14 @@ def test_a_file_changed_after_hashing_is_refused(
     remote: Any, platform: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     source = make_tree(tmp_path / "src")
-    hash_local = shipyard.data.service.hash_local
+    hash_local = shipyard.data.local.hash_local
 
     def hash_then_change(*args: Any, **kwargs: Any) -> Any:
         found = hash_local(*args, **kwargs)
         (source / "a.txt").write_text("changed after hashing\n")
         return found
 
-    monkeypatch.setattr(shipyard.data.service, "hash_local", hash_then_change)
+    monkeypatch.setattr(shipyard.data.local, "hash_local", hash_then_change)
     with pytest.raises(ValidationError, match="changed while it was being uploaded"):
         remote.data.add("tree", source)
     assert platform.datasets.list() == []

@@ -13,7 +13,8 @@ from shipyard.cli.progress import progress_bar
 from shipyard.cli.state import open_workspace, options
 
 if TYPE_CHECKING:
-    from shipyard.data.service import AddResult, StatusReport
+    from shipyard.data.local import StatusReport
+    from shipyard.data.service import AddResult
     from shipyard.entities import DatasetVersion
 
 app = typer.Typer(

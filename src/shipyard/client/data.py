@@ -31,8 +31,9 @@ from shipyard.errors import IntegrityError, NotFound, ValidationError
 if TYPE_CHECKING:
     import pandas as pd
 
+    from shipyard.data.local import StatusReport
     from shipyard.data.rules import RuleSet
-    from shipyard.data.service import AddResult, StatusReport
+    from shipyard.data.service import AddResult
     from shipyard.data.validation import ValidationReport
 
 MISSING_BATCH = 10_000  # digests per /blobs/missing question
@@ -102,7 +103,8 @@ class RemoteDataService:
         progress: Progress | None,
         cached: bool,
     ) -> AddResult:
-        from shipyard.data.service import AddResult, hash_local
+        from shipyard.data.local import hash_local
+        from shipyard.data.service import AddResult
 
         files, result = hash_local(path, self._stat_dir if cached else None, progress)
         latest = self._latest(name)
@@ -172,7 +174,7 @@ class RemoteDataService:
         self, name: str, path: str | Path, *, progress: Progress | None = None
     ) -> StatusReport:
         """What differs between ``path`` and the latest version of ``name`` on the server."""
-        from shipyard.data.service import StatusReport, hash_local
+        from shipyard.data.local import StatusReport, hash_local
 
         check_name(name)
         latest = self._latest(name)

@@ -5,7 +5,7 @@ copying the bytes into the blob store and BLAKE3 hashing them. Opening the works
 (importing SQLAlchemy, checking the schema) is the opposite: pure Python, a quarter of
 a second. So on an embedded SQLite workspace, when the path is one file of at least
 ``OVERLAP_MIN`` bytes, the workspace opens on a second thread while this one stores the
-file; the version is then recorded as :meth:`DatasetService.record_stored` always
+file; the version is then recorded by ``DatasetService.record_stored``, as every add
 records it. (For a folder of small files the store itself is Python work, which would
 only contend with the import; those take the plain path.)
 
@@ -26,12 +26,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shipyard.data.ingest import digests_of
+from shipyard.data.local import ingest_scanned, read_manifest
 from shipyard.data.manifest import paused_gc, scan
 from shipyard.data.quick_status import embedded_latest
-from shipyard.data.service import AddResult, ingest_scanned, read_manifest
 
 if TYPE_CHECKING:
     from shipyard.data.ingest import Progress
+    from shipyard.data.service import AddResult
     from shipyard.workspace import Workspace
 
 OVERLAP_MIN = 64 << 20  # below this the copy is over before the import would be

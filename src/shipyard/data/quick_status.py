@@ -5,7 +5,7 @@ workspace whose metadata store is a SQLite file already at the newest schema, th
 version is read with the standard library's ``sqlite3`` over a read-only connection,
 sparing the command the import of SQLAlchemy and the building of the Platform (a third
 of its time on 20,000 files). Everything else, what status compares and how it
-reports, is :func:`shipyard.data.service.local_status`, as for the full path.
+reports, is :func:`shipyard.data.local.local_status`, as for the full path.
 
 Whenever this shortcut does not plainly apply (a server, PostgreSQL or any other store
 URL, a schema that is not the newest, a database that cannot be opened read-only,
@@ -24,14 +24,14 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from shipyard import config
+from shipyard.data.local import Latest, local_status
 from shipyard.data.refs import check_name
-from shipyard.data.service import Latest, local_status
 from shipyard.storage.sql.schema_head import SCHEMA_HEAD
 
 if TYPE_CHECKING:
     from shipyard.config import Settings
     from shipyard.data.ingest import Progress
-    from shipyard.data.service import StatusReport
+    from shipyard.data.local import StatusReport
     from shipyard.storage.content import ContentStore
 
 # A plain file path after ``sqlite:///``: no query string, no escapes, not in memory.

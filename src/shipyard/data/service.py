@@ -14,14 +14,20 @@ import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from shipyard.data import facts
-from shipyard.data.ingest import IngestResult, Progress, digests_of, ingest
+from shipyard.data.ingest import IngestResult, Progress, digests_of
+from shipyard.data.local import (
+    Latest,
+    StatusReport,
+    ingest_scanned,
+    local_status,
+    read_manifest,
+)
 from shipyard.data.manifest import (
     LocalFile,
     Manifest,
-    ManifestDiff,
     checked_manifest,
     diff_manifests,
     paused_gc,
@@ -29,7 +35,6 @@ from shipyard.data.manifest import (
     scan,
 )
 from shipyard.data.refs import check_name, parse_ref
-from shipyard.data.stat_cache import StatCache
 from shipyard.entities import DatasetVersion, FileEntry
 from shipyard.errors import NotFound, ValidationError
 
@@ -52,26 +57,6 @@ class AddResult:
     created: bool
     hashed: int
     new_bytes: int
-
-
-@dataclass(frozen=True)
-class StatusReport:
-    """How a local file or folder differs from the latest version of a dataset."""
-
-    name: str
-    ref: str | None
-    diff: ManifestDiff
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON shape of ``data status``."""
-        return {"name": self.name, "ref": self.ref, "clean": self.diff.clean, **self.diff.to_dict()}
-
-
-class Latest(NamedTuple):
-    """What ``data status`` needs of the newest version of a dataset."""
-
-    ref: str
-    digest: str  # of its manifest
 
 
 class DatasetService:
@@ -342,67 +327,6 @@ class DatasetService:
     def _latest(self, name: str) -> DatasetVersion | None:
         with self._db.read() as conn:
             return self._store.get(conn, name, None)
-
-
-def read_manifest(blobs: ContentStore, digest: str) -> Manifest:
-    """The manifest stored under ``digest``, its bytes verified."""
-    return Manifest.from_bytes(blobs.get_bytes(digest))
-
-
-def local_status(
-    name: str,
-    latest: Latest | None,
-    path: Path,
-    blobs: Callable[[], ContentStore],
-    cache_dir: Path,
-    progress: Progress | None = None,
-) -> StatusReport:
-    """How ``path`` differs from ``latest``, the newest version of ``name`` (None: it has
-    none): what ``data status`` means, whoever looked the version up. ``blobs`` opens
-    the blob store, which is only needed once the local files are hashed."""
-    with paused_gc():
-        changes = _changes(latest, path, blobs, cache_dir / "stat", progress)
-    return StatusReport(name, latest.ref if latest else None, changes)
-
-
-def _changes(
-    latest: Latest | None,
-    path: Path,
-    blobs: Callable[[], ContentStore],
-    stat_dir: Path,
-    progress: Progress | None,
-) -> ManifestDiff:
-    """The diff of ``path`` against ``latest``; both manifests are freed on return, so
-    the collector finds nothing of them to walk when it is switched back on."""
-    local = hash_local(path, stat_dir, progress)[1].manifest
-    recorded = read_manifest(blobs(), latest.digest) if latest else Manifest(())
-    return diff_manifests(recorded, local)
-
-
-def hash_local(
-    path: Path, cache_dir: Path | None, progress: Progress | None = None
-) -> tuple[list[LocalFile], IngestResult]:
-    """The files under ``path`` and their digests, nothing stored (stat cache in ``cache_dir``)."""
-    source = path.expanduser()
-    _, files = scan(source)
-    return files, ingest_scanned(source, files, None, cache_dir, frozenset(), progress)
-
-
-def ingest_scanned(
-    source: Path,
-    files: list[LocalFile],
-    blobs: ContentStore | None,
-    cache_dir: Path | None,
-    stored: set[str] | frozenset[str],
-    progress: Progress | None = None,
-) -> IngestResult:
-    """Digest (and with ``blobs``, store) the ``files`` a scan of ``source`` found, with
-    its stat cache kept in ``cache_dir`` (None: no cache, for a DataFrame's temp file)."""
-    cache = StatCache(cache_dir, source)
-    try:
-        return ingest(files, blobs=blobs, cache=cache, stored=stored, progress=progress)
-    finally:
-        cache.close()
 
 
 def _single_table(manifest: Manifest) -> bool:

@@ -17,7 +17,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import blake3
 
@@ -35,13 +35,16 @@ from shipyard.storage.hashing import (
     threads_for,
     verified,
 )
-from shipyard.storage.packs import PackStore, PackWriter
+from shipyard.storage.packs import PackStore
 from shipyard.storage.streams import (
     PrefixedReader,
     VerifyingReader,
     copy_stream,
     fill,
 )
+
+if TYPE_CHECKING:
+    from shipyard.storage.pack_writer import PackWriter
 
 __all__ = [
     "DEFAULT_BLOCK_SIZE",

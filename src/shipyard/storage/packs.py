@@ -22,25 +22,26 @@ import struct
 import threading
 import weakref
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import blake3
 
-from shipyard.errors import IntegrityError, NotFound, StorageError
-from shipyard.storage.blobs import BlobBackend, StagedBlob
+from shipyard.errors import IntegrityError, NotFound
+from shipyard.storage.blobs import BlobBackend
 from shipyard.storage.hashing import verified
 
-__all__ = ["PACK_FOLDER", "PackStore", "PackWriter", "PackedBlob"]
+if TYPE_CHECKING:
+    from shipyard.storage.pack_writer import PackWriter
+
+__all__ = ["ENTRY", "FOOTER", "MAGIC", "PACK_FOLDER", "PackIndex", "PackStore", "PackedBlob"]
 
 PACK_FOLDER = "packs"
 MAGIC = b"SYPACK1\0"
-_ENTRY = struct.Struct("<32sQQ")
-_FOOTER = struct.Struct("<8sQQ32s")
+ENTRY = struct.Struct("<32sQQ")
+FOOTER = struct.Struct("<8sQQ32s")
 _PACK_KEY = re.compile(r"packs/[0-9a-f]{64}\.pack")
 DEFAULT_PACK_LIMIT = 64 << 20  # a killed add keeps the packs it finished
-FLUSH_BYTES = 1 << 20
-_MAX_CHUNKS = 512  # below the system's limit of buffers per writev
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,8 @@ class PackStore:
 
     def writer(self, limit: int = DEFAULT_PACK_LIMIT) -> PackWriter:
         """A writer of new packs (close it to commit what it holds)."""
+        from shipyard.storage.pack_writer import PackWriter
+
         return PackWriter(self.backend, self.index, limit)
 
     def holds(self, digest: str) -> bool:
@@ -127,154 +130,6 @@ class PackStore:
         return verified(data, digest, f"{self.backend.url}/{where.pack} at byte {where.offset}")
 
 
-class PackWriter:
-    """Appends blobs to a staged pack; :meth:`close` commits it (thread-safe).
-
-    The caller hashes; the writer only appends, rolling over to a new pack once
-    ``limit`` bytes are staged, and reports each committed pack's index to ``index``.
-    Blobs are gathered into chunks of about a MiB that another thread writes while the
-    caller reads and hashes the next files (a 10 KB write costs this thread as much as
-    reading and hashing the file it came from).
-    """
-
-    def __init__(
-        self, backend: BlobBackend, index: PackIndex, limit: int = DEFAULT_PACK_LIMIT
-    ) -> None:
-        self._backend = backend
-        self._index = index
-        self._limit = limit
-        self._lock = threading.Lock()
-        self._staged: _StagedPack | None = None
-        self._entries: list[bytes] = []
-        self._offset = 0
-        self._pending: set[bytes] = set()  # digests in the pack being written
-
-    def add(self, digest: bytes, data: bytes) -> bool:
-        """Append ``data`` (whose BLAKE3 digest is ``digest``); False if already there."""
-        with self._lock:
-            if digest in self._pending:
-                return False
-            if self._staged is None:
-                self._staged = _StagedPack(self._backend.stage())
-            self._staged.append(data)
-            self._entries.append(_ENTRY.pack(digest, self._offset, len(data)))
-            self._pending.add(digest)
-            self._offset += len(data)
-            if self._offset >= self._limit:
-                self._commit()
-            return True
-
-    def close(self) -> None:
-        """Commit the pack being written, if any."""
-        with self._lock:
-            self._commit()
-
-    def abort(self) -> None:
-        """Drop the pack being written (packs already committed stay)."""
-        with self._lock:
-            if self._staged is not None:
-                self._staged.abort()
-            self._reset()
-
-    def _commit(self) -> None:
-        if self._staged is None:
-            return
-        index = b"".join(self._entries)
-        pack_id = blake3.blake3(index).digest()
-        footer = _FOOTER.pack(MAGIC, len(self._entries), self._offset, pack_id)
-        key = f"{PACK_FOLDER}/{pack_id.hex()}.pack"
-        try:
-            self._staged.finish(index + footer, key)
-        except BaseException:
-            self._reset()
-            raise
-        self._index.learn(key, index)
-        self._reset()
-
-    def _reset(self) -> None:
-        self._staged = None
-        self._entries = []
-        self._offset = 0
-        self._pending = set()
-
-    def __enter__(self) -> PackWriter:
-        return self
-
-    def __exit__(self, kind: object, *_: object) -> None:
-        if kind is None:
-            self.close()
-        else:
-            self.abort()
-
-
-class _StagedPack:
-    """A staged blob fed in chunks of about ``FLUSH_BYTES`` by one background thread."""
-
-    def __init__(self, staged: StagedBlob) -> None:
-        self._staged = staged
-        self._chunks: list[bytes] = []
-        self._size = 0
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shipyard-pack")
-        self._writing: Future[None] | None = None
-
-    def append(self, data: bytes) -> None:
-        """Queue ``data``; hand the chunk to the writing thread once it is large enough."""
-        self._chunks.append(data)
-        self._size += len(data)
-        if self._size >= FLUSH_BYTES or len(self._chunks) >= _MAX_CHUNKS:
-            self._flush()
-
-    def finish(self, tail: bytes, key: str) -> None:
-        """Write what is queued and ``tail``, then commit under ``key``."""
-        try:
-            self._chunks.append(tail)
-            self._flush()
-            self._wait()
-            self._staged.commit(key)
-        finally:
-            self._close()
-
-    def abort(self) -> None:
-        """Drop everything written."""
-        try:
-            self._wait()
-        except Exception:  # noqa: S110 - the write that failed is being thrown away
-            pass
-        finally:
-            self._staged.abort()
-            self._close()
-
-    def _flush(self) -> None:
-        self._wait()  # one chunk in flight: memory stays bounded
-        chunks, self._chunks, self._size = self._chunks, [], 0
-        self._writing = self._pool.submit(_write_chunks, self._staged, chunks)
-
-    def _wait(self) -> None:
-        if self._writing is not None:
-            writing, self._writing = self._writing, None
-            writing.result()
-
-    def _close(self) -> None:
-        self._pool.shutdown(wait=True)
-
-
-def _write_chunks(staged: StagedBlob, chunks: list[bytes]) -> None:
-    """Write ``chunks`` in order, in one system call when the stage is a local file."""
-    fileno = getattr(staged, "fileno", None)
-    if fileno is None:
-        staged.write(b"".join(chunks))
-        return
-    try:
-        written = os.writev(fileno(), chunks)
-    except OSError as exc:
-        staged.abort()
-        raise StorageError(
-            f"could not write a pack: {exc.strerror or exc}; check that the disk is not full"
-        ) from exc
-    if written < sum(map(len, chunks)):  # a short write: let the stage finish the rest
-        staged.write(b"".join(chunks)[written:])
-
-
 class PackIndex:
     """Which pack holds which blob, read from the packs' own indexes when first asked."""
 
@@ -294,7 +149,7 @@ class PackIndex:
         if hit is None:
             return None
         pack, at = hit
-        _, offset, size = _ENTRY.unpack_from(self._indexes[pack], at)
+        _, offset, size = ENTRY.unpack_from(self._indexes[pack], at)
         return PackedBlob(pack, offset, size)
 
     def refresh(self) -> None:
@@ -342,7 +197,7 @@ class PackIndex:
         """(digest, offset, size) of every blob in pack ``key``."""
         return [
             (digest.hex(), offset, size)
-            for digest, offset, size in _ENTRY.iter_unpack(self._indexes[key])
+            for digest, offset, size in ENTRY.iter_unpack(self._indexes[key])
         ]
 
     def damage(self) -> dict[str, str]:
@@ -355,7 +210,7 @@ class PackIndex:
 
     def _place(self, key: str, index: bytes) -> None:
         where = self._where
-        for at in range(0, len(index), _ENTRY.size):
+        for at in range(0, len(index), ENTRY.size):
             where.setdefault(index[at : at + 32], (key, at))
 
 
@@ -363,14 +218,14 @@ def read_index(backend: BlobBackend, key: str) -> bytes:
     """The checked index of pack ``key``; :class:`IntegrityError` if it is damaged."""
     with backend.open(key) as reader:
         size = reader.seek(0, 2)
-        if size < _FOOTER.size:
+        if size < FOOTER.size:
             raise _damaged(key, "shorter than its footer")
-        reader.seek(size - _FOOTER.size)
-        magic, count, index_at, index_hash = _FOOTER.unpack(reader.read(_FOOTER.size))
-        if magic != MAGIC or index_at + count * _ENTRY.size + _FOOTER.size != size:
+        reader.seek(size - FOOTER.size)
+        magic, count, index_at, index_hash = FOOTER.unpack(reader.read(FOOTER.size))
+        if magic != MAGIC or index_at + count * ENTRY.size + FOOTER.size != size:
             raise _damaged(key, "its footer does not describe it")
         reader.seek(index_at)
-        index = reader.read(count * _ENTRY.size)
+        index = reader.read(count * ENTRY.size)
     if blake3.blake3(index).digest() != index_hash or not key.endswith(f"/{index_hash.hex()}.pack"):
         raise _damaged(key, "its index does not match its digest")
     return index
@@ -424,7 +279,7 @@ def _close_all(fds: dict[str, int]) -> None:
 def _holds(index: bytes, digest: bytes) -> bool:
     start = index.find(digest)
     while start >= 0:
-        if start % _ENTRY.size == 0:
+        if start % ENTRY.size == 0:
             return True
         start = index.find(digest, start + 1)
     return False
