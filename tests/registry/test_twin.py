@@ -12,12 +12,14 @@ import pandas as pd
 import pytest
 from sklearn.compose import make_column_transformer
 from sklearn.datasets import load_breast_cancer, load_diabetes
+from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from shipyard.data.manifest import Manifest
 from shipyard.errors import IntegrityError, ValidationError
+from shipyard.registry.card import card
 from shipyard.registry.loaded import LARGE_BATCH
 from shipyard.registry.twin import PROBA_TOLERANCE, TWIN_FILE
 from shipyard.storage.content import digest_key
@@ -116,3 +118,15 @@ def test_a_fresh_process_predicts_without_importing_sklearn(
 def _file_digests(workspace: Any, version: Any) -> dict[str, str]:
     manifest = Manifest.from_bytes(workspace.blobs.get_bytes(version.digest))
     return {entry.path: entry.digest for entry in manifest.entries}
+
+
+def test_the_model_card_says_whether_a_twin_predicts(
+    workspace: Any, cancer: tuple[pd.DataFrame, Any]
+) -> None:
+    X, model = cancer
+    twin = _log(workspace, model, X.head(5))
+    assert "compiled ONNX twin" in card(workspace.models, twin.ref)
+    assert "compiled ONNX twin" in card(workspace.models, twin.ref, format="html")
+    y = X["mean radius"] > 14
+    forest = _log(workspace, RandomForestClassifier(n_estimators=5).fit(X, y), X.head(5), "f")
+    assert "compiled ONNX twin" not in card(workspace.models, forest.ref)

@@ -155,6 +155,7 @@ def _summary(facts: dict[str, Any]) -> dict[str, Any]:
         "aliases": [str(a) for a in facts.get("aliases") or []],
         "flavor": facts.get("flavor") or "unknown",
         "format": details.get("format"),
+        "twin": bool(details.get("twin")),
         "safe": bool(facts.get("safe")),
         "digest": facts.get("digest") or "unknown",
         "files": _num(facts.get("files")),
