@@ -2,10 +2,10 @@
 
 Loading a scikit-learn model means importing scikit-learn (over a second here), which
 dominates a fresh process's start, as when a server scales out. When a sklearn model
-is logged and skl2onnx and onnxruntime are installed (the ``onnx`` extra), the model is
-also converted to an ONNX graph computing in double precision, its *twin*, kept only
-if, run by onnxruntime on the example rows, it predicts exactly what the model
-predicts and gives the same probabilities to ``PROBA_TOLERANCE``. Anything else
+is logged, it is also converted (skl2onnx) to an ONNX graph computing in double
+precision, its *twin*, kept only if, run by onnxruntime on the example rows and on
+rows mixed from them, it predicts exactly what the model predicts and gives the same
+probabilities to ``PROBA_TOLERANCE``. Anything else
 (a non-numeric input, a converter that is missing or fails, a graph that computes in
 single precision as tree ensembles do, any disagreement) means no twin, and nothing
 changes. The twin is stored with the version as ``twin.onnx``, checked against its
@@ -72,7 +72,7 @@ def compile_twin(
         return None
     try:
         from skl2onnx import to_onnx
-    except ImportError:  # the onnx extra is not installed
+    except ImportError:  # a trimmed install without skl2onnx: no twin
         return None
     try:
         with warnings.catch_warnings():
