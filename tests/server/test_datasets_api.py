@@ -16,6 +16,7 @@ from live_server import LiveServer
 
 import shipyard
 import shipyard.data.local
+import shipyard.server.blobs
 from shipyard.cli.main import main
 from shipyard.data.ingest import PACK_MIN_FILES
 from shipyard.data.rules import load_rules
@@ -334,3 +335,64 @@ def test_a_packed_dataset_is_served_blob_by_blob(
     assert missing.json()["missing"] == []
     remote.data.checkout("many", tmp_path / "out")
     assert files_of(tmp_path / "out") == files_of(source)
+
+
+def test_many_small_files_travel_in_batches_and_land_in_packs(
+    remote: Any, platform: Any, tmp_path: Path
+) -> None:
+    source = tmp_path / "many"
+    for i in range(3 * PACK_MIN_FILES):
+        folder = source / f"d{i % 4}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"f{i:03}.bin").write_bytes(os.urandom(100 + i))
+    (source / "d0" / "f000.bin").chmod(0o600)
+    result = remote.data.add_with_stats("many", source)
+    assert result.new_bytes == sum(p.stat().st_size for p in source.rglob("*") if p.is_file())
+    assert any(platform.blobs.backend.list("packs/"))  # uploaded in batches, stored in packs
+    remote.data.checkout("many", tmp_path / "out")
+    assert files_of(tmp_path / "out") == files_of(source)
+
+
+def _batch(blobs: list[tuple[str, bytes]]) -> bytes:
+    from shipyard.storage.blob_batch import encode
+
+    return encode(blobs)
+
+
+def test_a_batch_with_one_wrong_digest_stores_nothing(editor: httpx.Client, platform: Any) -> None:
+    good = os.urandom(50)
+    good_digest = blake3.blake3(good).hexdigest()
+    wrong = blake3.blake3(b"something else").hexdigest()
+    answer = editor.post("/blobs/batch", content=_batch([(good_digest, good), (wrong, b"x")]))
+    assert answer.status_code == 422
+    assert answer.json()["error"]["details"][0]["digest"] == wrong
+    assert not platform.blobs.exists(good_digest)
+    answer = editor.post("/blobs/batch", content=_batch([(good_digest, good)]))
+    assert (answer.status_code, answer.json()) == (201, {"blobs": 1, "created": 1, "bytes": 50})
+    assert platform.blobs.get_bytes(good_digest) == good
+
+
+def test_malformed_and_oversized_batches_are_refused(
+    editor: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for body in (b"", b"\x05\x00\x00\x00[1,2]", _batch([("ab", b"")]), _batch([])[:-1] + b"x"):
+        answer = editor.post("/blobs/batch", content=body)
+        assert answer.status_code == 422, body
+        assert answer.json()["error"]["code"] == "validation_error"
+    monkeypatch.setattr(shipyard.server.blobs, "MAX_BATCH_BYTES", 1000)
+    data = os.urandom(2000)
+    answer = editor.post("/blobs/batch", content=_batch([(blake3.blake3(data).hexdigest(), data)]))
+    assert (answer.status_code, answer.json()["error"]["code"]) == (413, "validation_error")
+
+
+def test_fetching_a_batch_names_a_missing_blob(editor: httpx.Client, platform: Any) -> None:
+    stored = platform.blobs.put_bytes(b"stored").digest
+    absent = blake3.blake3(b"absent").hexdigest()
+    answer = editor.post("/blobs/fetch", json={"digests": [stored, absent]})
+    assert answer.status_code == 404
+    assert absent in answer.json()["error"]["message"]
+    answer = editor.post("/blobs/fetch", json={"digests": [stored, stored]})
+    assert answer.status_code == 200
+    from shipyard.storage.blob_batch import decode
+
+    assert decode(answer.content) == [(stored, b"stored")]

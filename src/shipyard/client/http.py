@@ -41,6 +41,16 @@ class Api:
         """POST a JSON body to ``path`` (under /api/v1)."""
         return self._request("POST", path, json=body)
 
+    def post_bytes(self, path: str, body: bytes) -> Any:
+        """POST raw bytes to ``path`` (under /api/v1)."""
+        headers = {"Content-Type": "application/octet-stream"}
+        return self._request("POST", path, content=body, headers=headers)
+
+    def post_for_bytes(self, path: str, body: dict[str, Any]) -> bytes:
+        """POST a JSON body to ``path`` (under /api/v1); the raw bytes of the answer."""
+        response = self._with_retries(lambda: self._http.post(path, json=body), raw=True)
+        return bytes(response.content)
+
     def delete(self, path: str) -> Any:
         """DELETE ``path`` (under /api/v1)."""
         return self._request("DELETE", path)
