@@ -396,3 +396,17 @@ def test_fetching_a_batch_names_a_missing_blob(editor: httpx.Client, platform: A
     from shipyard.storage.blob_batch import decode
 
     assert decode(answer.content) == [(stored, b"stored")]
+
+
+def test_fetching_a_blob_too_large_for_a_batch_is_refused(
+    editor: httpx.Client, platform: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stored = [platform.blobs.put_bytes(os.urandom(6)).digest for _ in range(2)]
+    monkeypatch.setattr(shipyard.server.blobs, "MAX_BATCH_BLOB", 5)
+    answer = editor.post("/blobs/fetch", json={"digests": stored[:1]})
+    assert answer.status_code == 422
+    assert "GET /blobs/DIGEST" in answer.json()["error"]["message"]
+    monkeypatch.setattr(shipyard.server.blobs, "MAX_BATCH_BLOB", 10)
+    monkeypatch.setattr(shipyard.server.blobs, "MAX_BATCH_BYTES", 10)
+    answer = editor.post("/blobs/fetch", json={"digests": stored})
+    assert (answer.status_code, answer.json()["error"]["code"]) == (413, "validation_error")

@@ -19,8 +19,6 @@ from dataclasses import fields
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import blake3
-
 from shipyard.client.http import Api
 from shipyard.data import facts
 from shipyard.data.checkout import check_destination, safe_relative, swap_into_place
@@ -30,6 +28,8 @@ from shipyard.data.refs import check_name, parse_ref
 from shipyard.entities import DatasetVersion, FileEntry
 from shipyard.errors import IntegrityError, NotFound, ValidationError
 from shipyard.storage.blob_batch import MAX_BATCH_BLOB, decode, encode
+from shipyard.storage.files import create_file
+from shipyard.storage.hashing import verified
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -325,19 +325,7 @@ def _batched(items: Sequence[T], size_of: Callable[[T], int]) -> builtins.list[b
 
 def _write_verified(target: Path, data: bytes, entry: FileEntry) -> None:
     """Create ``target`` with ``data``, which must hash to the entry's digest."""
-    if blake3.blake3(data).hexdigest() != entry.digest:
-        raise IntegrityError(
-            f"the server sent bytes for {entry.path!r} that do not match its digest "
-            f"{entry.digest}; nothing was restored"
-        )
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, entry.mode)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fchmod(fd, entry.mode)
-    finally:
-        os.close(fd)
+    create_file(target, verified(data, entry.digest, f"the server, for {entry.path!r}"), entry.mode)
 
 
 def _read_whole(local: LocalFile) -> bytes:

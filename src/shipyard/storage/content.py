@@ -9,7 +9,6 @@ stored bytes no longer match their name.
 
 from __future__ import annotations
 
-import functools
 import io
 import os
 import stat
@@ -24,6 +23,7 @@ import blake3
 from shipyard.errors import NotFound, StorageError, ValidationError
 from shipyard.storage.blobs import BlobBackend
 from shipyard.storage.filecopy import copy_and_hash
+from shipyard.storage.files import create_file, umask, write_all
 from shipyard.storage.hashing import (
     DEFAULT_BLOCK_SIZE,
     check_block_size,
@@ -253,13 +253,13 @@ class ContentStore:
         """
         packed = self.packs.read(digest, look_again=False)  # no failed open per file
         if packed is not None:
-            _write_new(dest, packed, mode)
+            create_file(dest, packed, mode)
             return
         key = digest_key(digest)
         source = self.backend.local_path(key)
         opened = None if source is None else _open_regular(source)
         if opened is None and (packed := self.packs.read(digest)) is not None:
-            _write_new(dest, packed, mode)
+            create_file(dest, packed, mode)
             return
         if source is None or opened is None:  # not on this disk, or missing: the reader decides
             self.get_file(digest, dest)
@@ -270,7 +270,7 @@ class ContentStore:
             out = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
             try:
                 actual = self._copy_verified(src, out, size)
-                if mode & _umask():  # the umask took bits away: put them back
+                if mode & umask():  # the umask took bits away: put them back
                     os.fchmod(out, mode)
             finally:
                 os.close(out)
@@ -283,7 +283,7 @@ class ContentStore:
         if size >= self.block_size:
             return copy_and_hash(src, out, size)
         data = os.read(src, size + 1)
-        _write_all(out, data)
+        write_all(out, data)
         return str(blake3.blake3(data).hexdigest())
 
     def verify(self, digest: str) -> None:
@@ -341,36 +341,6 @@ def _open_regular(path: str) -> tuple[int, int] | None:
         pass
     os.close(fd)
     return None
-
-
-def _write_new(dest: str, data: bytes, mode: int) -> None:
-    """Create ``dest`` (which must not exist) holding ``data`` with ``mode``."""
-    out = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    try:
-        _write_all(out, data)
-        if mode & _umask():
-            os.fchmod(out, mode)
-    finally:
-        os.close(out)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-@functools.cache
-def _umask() -> int:
-    """This process's umask, read without changing it (os.umask can only set it)."""
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except OSError:
-        pass
-    return 0o7777  # unknown: always set the mode explicitly
 
 
 def _short_write(url: str) -> StorageError:
