@@ -64,6 +64,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "quickstart": ("workspace", "register"),
     "server": ("server", "register"),
     "data": ("data", "app"),
+    "agent": ("agent", "app"),
     "runs": ("runs", "app"),
     "models": ("models", "register"),
     "lineage": ("models", "register"),

@@ -45,10 +45,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         sys.stdout.write(f"shipyard {__version__}\n")
         return _exit(EXIT_OK, argv)
+    hoisted = hoist_global_options(args)
+    if argv is None:  # as the program only: an agent serves the CLI, never a caller's code
+        from shipyard.agent.client import run_through_agent
+
+        served = run_through_agent(hoisted)
+        if served is not None:
+            return _exit(served, argv)
     from shipyard.cli.state import options
 
     options.owns_process = argv is None
-    return _exit(_run(hoist_global_options(args)), argv)
+    return _exit(run_hoisted(hoisted), argv)
 
 
 def _exit(code: int, argv: Sequence[str] | None) -> int:
@@ -70,7 +77,9 @@ def _skip_collecting_at_exit() -> None:
     gc.freeze()
 
 
-def _run(args: list[str]) -> int:
+def run_hoisted(args: list[str]) -> int:
+    """Run ``args`` (global options first) in this process; the exit code. Errors are
+    reported here, as one line on stderr (and a JSON document with ``--json``)."""
     from shipyard.cli.app import build_command
     from shipyard.cli.state import options
     from shipyard.errors import ShipyardError

@@ -33,6 +33,10 @@ class LazyConsole:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.console, name)
 
+    def reset(self) -> None:
+        """Build the Console again on next use (for other streams, another terminal)."""
+        self.__dict__.pop("console", None)
+
 
 stdout = LazyConsole(highlight=False, soft_wrap=True)
 stderr = LazyConsole(stderr=True, highlight=False, soft_wrap=True)

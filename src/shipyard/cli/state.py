@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -21,6 +21,8 @@ class GlobalOptions:
     json: bool = False
     emitted: bool = False  # a JSON document went to stdout already
     owns_process: bool = False  # run as the `shipyard` program, not called from Python
+    # Set by the workspace agent: hands out the workspaces it keeps open (by ``--home``).
+    opener: Callable[[str | None], Workspace] | None = None
 
 
 options = GlobalOptions()
@@ -32,6 +34,8 @@ def open_workspace() -> Workspace:
     With ``SHIPYARD_SERVER`` set (and no ``--home``), commands act through that server;
     its client offers the same methods for what the server serves.
     """
+    if options.opener is not None:
+        return options.opener(options.home)
     with _long_lived(freeze=options.owns_process):  # mostly the import of SQLAlchemy
         from shipyard.workspace import connect
 

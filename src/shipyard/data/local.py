@@ -10,16 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from shipyard.data import scanning
 from shipyard.data.ingest import IngestResult, Progress, ingest
-from shipyard.data.manifest import (
-    LocalFile,
-    Manifest,
-    ManifestDiff,
-    diff_manifests,
-    paused_gc,
-    scan,
-)
-from shipyard.data.stat_cache import StatCache
+from shipyard.data.manifest import LocalFile, Manifest, ManifestDiff, diff_manifests, paused_gc
 
 if TYPE_CHECKING:
     from shipyard.storage.content import ContentStore
@@ -45,9 +38,26 @@ class Latest(NamedTuple):
     digest: str  # of its manifest
 
 
+_RECENT_MANIFESTS = 4  # decoded manifests kept: a long-lived process re-reads the same few
+
+
 def read_manifest(blobs: ContentStore, digest: str) -> Manifest:
-    """The manifest stored under ``digest``, its bytes verified."""
-    return Manifest.from_bytes(blobs.get_bytes(digest))
+    """The manifest stored under ``digest``, its bytes verified when first read.
+
+    A digest names its bytes for good, so the last few decoded manifests are kept: a
+    process that lives on (the workspace agent, a server) compares against the newest
+    version again and again.
+    """
+    manifest = _recent.get(digest)
+    if manifest is None:
+        manifest = Manifest.from_bytes(blobs.get_bytes(digest))
+        if len(_recent) >= _RECENT_MANIFESTS:
+            del _recent[next(iter(_recent))]
+        _recent[digest] = manifest
+    return manifest
+
+
+_recent: dict[str, Manifest] = {}
 
 
 def local_status(
@@ -83,10 +93,16 @@ def _changes(
 def hash_local(
     path: Path, cache_dir: Path | None, progress: Progress | None = None
 ) -> tuple[list[LocalFile], IngestResult]:
-    """The files under ``path`` and their digests, nothing stored (stat cache in ``cache_dir``)."""
+    """The files under ``path`` and their digests, nothing stored (stat cache in
+    ``cache_dir``); remembered by a folder view that knows nothing has changed since."""
     source = path.expanduser()
-    _, files = scan(source)
-    return files, ingest_scanned(source, files, None, cache_dir, frozenset(), progress)
+    view = scanning.current()
+
+    def compute() -> tuple[list[LocalFile], IngestResult]:
+        _, files = view.scan(source)
+        return files, ingest_scanned(source, files, None, cache_dir, frozenset(), progress)
+
+    return view.remembered(source, f"hashed {cache_dir}", compute)
 
 
 def ingest_scanned(
@@ -99,7 +115,7 @@ def ingest_scanned(
 ) -> IngestResult:
     """Digest (and with ``blobs``, store) the ``files`` a scan of ``source`` found, with
     its stat cache kept in ``cache_dir`` (None: no cache, for a DataFrame's temp file)."""
-    cache = StatCache(cache_dir, source)
+    cache = scanning.current().stat_cache(cache_dir, source)
     try:
         return ingest(files, blobs=blobs, cache=cache, stored=stored, progress=progress)
     finally:

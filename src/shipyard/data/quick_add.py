@@ -25,9 +25,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from shipyard.data import scanning
 from shipyard.data.ingest import digests_of
 from shipyard.data.local import ingest_scanned, read_manifest
-from shipyard.data.manifest import paused_gc, scan
+from shipyard.data.manifest import paused_gc
 from shipyard.data.quick_status import embedded_latest
 
 if TYPE_CHECKING:
@@ -67,7 +68,7 @@ def quick_add(
             stored = digests_of([read_manifest(blobs, latest.digest)]) if latest else set()
             with paused_gc():
                 source = path.expanduser()
-                _, files = scan(source)
+                _, files = scanning.current().scan(source)
                 result = ingest_scanned(
                     source, files, blobs, settings.cache_dir / "stat", stored, progress
                 )

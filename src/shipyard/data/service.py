@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from shipyard.data import facts
+from shipyard.data import facts, scanning
 from shipyard.data.ingest import IngestResult, Progress, digests_of
 from shipyard.data.local import (
     Latest,
@@ -32,7 +32,6 @@ from shipyard.data.manifest import (
     diff_manifests,
     paused_gc,
     require_stored,
-    scan,
 )
 from shipyard.data.refs import check_name, parse_ref
 from shipyard.entities import DatasetVersion, FileEntry
@@ -130,7 +129,7 @@ class DatasetService:
     ) -> AddResult:
         with paused_gc():
             source = path.expanduser()
-            _, files = scan(source)
+            _, files = scanning.current().scan(source)
             latest = self._latest(name)
             stored = digests_of([self.manifest(latest)]) if latest else set()
             result = ingest_scanned(source, files, self.blobs, cache_dir, stored, progress)
