@@ -51,10 +51,16 @@ def read_manifest(blobs: ContentStore, digest: str) -> Manifest:
     manifest = _recent.get(digest)
     if manifest is None:
         manifest = Manifest.from_bytes(blobs.get_bytes(digest))
-        if len(_recent) >= _RECENT_MANIFESTS:
-            del _recent[next(iter(_recent))]
-        _recent[digest] = manifest
+        remember_manifest(digest, manifest)
     return manifest
+
+
+def remember_manifest(digest: str, manifest: Manifest) -> None:
+    """Keep ``manifest``, just stored under ``digest``, for :func:`read_manifest`."""
+    _recent.pop(digest, None)
+    if len(_recent) >= _RECENT_MANIFESTS:
+        del _recent[next(iter(_recent))]
+    _recent[digest] = manifest
 
 
 _recent: dict[str, Manifest] = {}

@@ -24,6 +24,7 @@ from shipyard.data.local import (
     ingest_scanned,
     local_status,
     read_manifest,
+    remember_manifest,
 )
 from shipyard.data.manifest import (
     LocalFile,
@@ -182,6 +183,7 @@ class DatasetService:
         """Store the manifest and record it, unless ``latest`` holds it already; ``learn``
         gives the table facts of a single-table manifest."""
         digest = self.blobs.put_bytes(manifest.to_bytes()).digest
+        remember_manifest(digest, manifest)  # the next add compares against it
         if latest and latest.digest == digest:
             return latest, False
         learned = learn() if _single_table(manifest) else facts.NO_FACTS
