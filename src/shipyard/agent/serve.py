@@ -28,6 +28,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +47,16 @@ CHECK_EVERY_S = 1.0  # how often the socket, the workspace and signals are check
 REQUEST_TIMEOUT_S = 10.0  # for a client to send its request
 MAX_WORKSPACES = 4  # open workspaces kept (one per store and actor the clients use)
 _PEERCRED = struct.Struct("3i")
+# Imported on the way by status and add (tables aside: pyarrow stays out of the agent's
+# memory until a table is added).
+WARM_MODULES = (
+    "shipyard.data.facts",
+    "shipyard.data.quick_add",
+    "shipyard.data.quick_status",
+    "shipyard.storage.filecopy",
+    "shipyard.storage.sql.audit",
+    "shipyard.storage.sql.datasets",
+)
 
 
 class AgentRunning(RuntimeError):
@@ -218,16 +229,28 @@ class Agent:
 
     def _warm_up(self) -> None:
         """Import and open what the served commands need, then freeze it (the collector
-        never walks it again)."""
+        never walks it again): a first command pays for nothing the next ones do not."""
         from shipyard.cli import state
         from shipyard.cli.app import build_command
 
         state.options.opener = self.workspace
         build_command(["data"])
-        self.workspace(str(self.home))
+        workspace = self.workspace(str(self.home))
+        for service in ("data", "audit", "blobs"):
+            getattr(workspace, service)
+        for module in WARM_MODULES:
+            import_module(module)
+        _render_once()
         self._sources_changed()
         gc.collect()
         gc.freeze()
+
+
+def _render_once() -> None:
+    """Print one line of markup into memory: rich imports what it renders with."""
+    from rich.console import Console
+
+    Console(file=io.StringIO(), highlight=False).print("[yellow]warm:[/] :up: done")
 
 
 def _kept(settings: Any) -> Workspace:
