@@ -151,22 +151,25 @@ def time_interleaved(
     *,
     cwd: Mapping[str, str | os.PathLike[str]] | None = None,
     env: Mapping[str, str] | None = None,
+    envs: Mapping[str, Mapping[str, str]] | None = None,
     repeat: int = 15,
     warmup: int = 2,
 ) -> dict[str, list[float]]:
     """Time several commands round-robin, so noise on a shared machine hits all alike.
 
     Each command first gets its ``warmup`` untimed runs; then ``repeat`` rounds run every
-    command once each. ``cwd`` maps a command's label to its working folder.
+    command once each. ``cwd`` maps a command's label to its working folder, ``envs`` to
+    its environment (instead of ``env``).
     """
     folders = dict(cwd or {})
+    environments = {label: (envs or {}).get(label, env) for label in commands}
     for label, argv in commands.items():
-        time_command(argv, cwd=folders.get(label), env=env, repeat=0, warmup=warmup)
+        time_command(argv, cwd=folders.get(label), env=environments[label], repeat=0, warmup=warmup)
     samples: dict[str, list[float]] = {label: [] for label in commands}
     for _ in range(repeat):
         for label, argv in commands.items():
             samples[label] += time_command(
-                argv, cwd=folders.get(label), env=env, repeat=1, warmup=0
+                argv, cwd=folders.get(label), env=environments[label], repeat=1, warmup=0
             )
     return samples
 

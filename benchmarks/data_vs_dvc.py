@@ -15,6 +15,19 @@ at the end unless ``--keep``). Each tool gets its own copy, read once so both st
 matters; dirty pages are synced before every timed command. DVC 3.67 runs from its own
 venv under ``.bench/venvs/dvc`` with its default cache link type.
 
+Scenarios 1, 3 and 4 measure shipyard twice, side by side in the same rounds, and check
+both against the goals (table lines ``cold CLI: ...`` beside ``agent: ...``): the cold
+CLI ("shipyard": each command its own process, run with ``SHIPYARD_NO_AGENT=1`` so no
+agent can ever serve it) and "shipyard (agent)": the same command line while the
+workspace agent runs, which the command hands itself to over a Unix socket. The agent
+is started (``shipyard agent start``, untimed) before the timed commands, as git's
+fsmonitor daemon would be: in scenario 1 on each round's fresh workspace, its peak
+memory read from its ``VmHWM`` before it is stopped; for scenarios 3 and 4 on a
+workspace of its own, holding its own copy of the folder, added untimed and shown to
+the agent by one untimed ``data status``. Every agent is stopped when its scenario
+ends, also when the run fails or is interrupted; a command the agent did not serve (it
+ran cold) voids the run.
+
 ``--bytecode`` byte-compiles shipyard's sources for the run, as installing the package
 does (DVC's venv has its bytecode; with ``PYTHONDONTWRITEBYTECODE`` set, an editable
 install recompiles every module it imports on every command).
@@ -32,11 +45,12 @@ import io
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,6 +83,9 @@ MIB = 2**20
 CHUNK = 64 * MIB
 NEED_FREE_BYTES = 6 * 10**9
 MAX_RSS_MB = 200.0  # decimal megabytes
+AGENT = "shipyard (agent)"  # the label of the variant served by the workspace agent
+NO_AGENT = "SHIPYARD_NO_AGENT"  # set: the command never hands itself to an agent
+AGENT_IDLE_MINUTES = 30  # a backstop: an agent left by a killed run leaves on its own
 
 Argv = Sequence[str | os.PathLike[str]]
 
@@ -83,7 +100,12 @@ class Tools:
 
     shipyard: Path
     dvc: Path
-    env: dict[str, str]
+    env: dict[str, str]  # no SHIPYARD_* variable: shipyard commands use a running agent
+
+    @property
+    def cold(self) -> dict[str, str]:
+        """The environment of the cold shipyard CLI: an agent never serves it."""
+        return {**self.env, NO_AGENT: "1"}
 
     def sy(self, home: Path, *args: str | os.PathLike[str]) -> list[str]:
         """A shipyard command line against the workspace ``home``."""
@@ -309,10 +331,13 @@ def warm(path: Path) -> None:
 # --- measuring and checking ---------------------------------------------------------------
 
 
-def timed(tools: Tools, argv: Argv, cwd: Path | None = None) -> tuple[float, bytes]:
-    """Sync dirty pages, then run ``argv`` once: its seconds and its stdout."""
+def timed(
+    tools: Tools, argv: Argv, cwd: Path | None = None, env: Mapping[str, str] | None = None
+) -> tuple[float, bytes]:
+    """Sync dirty pages, then run ``argv`` once (in ``env``, else the tools'): its
+    seconds and its stdout."""
     os.sync()
-    seconds, result = run_timed(argv, cwd=cwd, env=tools.env)
+    seconds, result = run_timed(argv, cwd=cwd, env=tools.env if env is None else env)
     return seconds, result.stdout
 
 
@@ -354,23 +379,132 @@ def seconds_text(value: float) -> str:
     return f"{value:.3f} s" if value < 10 else f"{value:.1f} s"
 
 
-def ratio_check(
-    goal: str,
-    scenario: Scenario,
-    top: str,
-    bottom: str,
-    op: str,
-    target: float,
-    *,
-    limit: bool = False,
-) -> Check:
-    """A goal on the ratio of two medians of ``scenario``."""
-    value = scenario.median(top) / scenario.median(bottom)
-    sy = seconds_text(scenario.median("shipyard"))
-    other = seconds_text(scenario.median(bottom if limit else "dvc"))
-    if limit:
-        return Check(goal, value, op, target, "x", shipyard=sy, limit=other)
-    return Check(goal, value, op, target, "x", shipyard=sy, peer=other)
+def limit_check(goal: str, scenario: Scenario, ours: str, target: float) -> Check:
+    """A goal on the median of ``ours`` over the physical limit."""
+    value, limit = scenario.median(ours), scenario.median("limit")
+    return Check(
+        goal,
+        value / limit,
+        "<=",
+        target,
+        "x",
+        shipyard=seconds_text(value),
+        limit=seconds_text(limit),
+    )
+
+
+def peer_check(goal: str, scenario: Scenario, ours: str, target: float) -> Check:
+    """A goal on how many times faster than DVC ``ours`` is (medians)."""
+    value, dvc = scenario.median(ours), scenario.median("dvc")
+    return Check(
+        goal,
+        dvc / value,
+        ">=",
+        target,
+        "x",
+        shipyard=seconds_text(value),
+        peer=seconds_text(dvc),
+    )
+
+
+def fast_checks(scenario: Scenario, seconds: float, faster: float) -> list[Check]:
+    """The cold CLI's and the agent's goals: a median under ``seconds``, and ``faster``
+    times faster than DVC."""
+    checks: list[Check] = []
+    for name, label in (("cold CLI", "shipyard"), ("agent", AGENT)):
+        value = scenario.median(label)
+        checks += [
+            Check(f"{name}: time", value, "<", seconds, "s", shipyard=seconds_text(value)),
+            peer_check(f"{name}: DVC time / {name} time", scenario, label, faster),
+        ]
+    return checks
+
+
+def rss_check(goal: str, rss: Mapping[str, list[float]], ours: str) -> Check:
+    """A goal on the largest peak memory of ``ours`` over its rounds; DVC's beside it."""
+    value, dvc = max(rss[ours]), max(rss["dvc"])
+    return Check(
+        goal, value, "<", MAX_RSS_MB, "MB", shipyard=f"{value:.0f} MB", peer=f"{dvc:.0f} MB"
+    )
+
+
+# --- the workspace agent ------------------------------------------------------------------
+
+
+def is_agent(pid: int) -> bool:
+    """Whether ``pid`` still is a shipyard agent (not gone, not a zombie, not reused)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return b"shipyard.agent.serve" in cmdline.split(b"\0")
+
+
+def start_agent(tools: Tools, home: Path) -> int:
+    """``shipyard agent start`` on the workspace ``home``, where none may run yet: its pid."""
+    argv = tools.sy(home, "agent", "start", "--idle-minutes", str(AGENT_IDLE_MINUTES), "--json")
+    info = json.loads(run(argv, env=tools.env).stdout)
+    if not info.get("started_now"):
+        raise Broken(f"an agent was already serving {home}: {info}")
+    return int(info["pid"])
+
+
+def stop_agent(tools: Tools, home: Path, pid: int) -> None:
+    """``shipyard agent stop`` (it waits until the agent has left); then, should the
+    agent ``pid`` still be there, SIGTERM and at last SIGKILL: none outlives the run."""
+    try:
+        run(tools.sy(home, "agent", "stop", "--json"), env=tools.env)
+    except CommandFailed as exc:
+        print(f"[agent] `agent stop` failed:\n{exc}", file=sys.stderr)
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            if not is_agent(pid):
+                break
+            print(f"[agent] pid {pid} is still running: sending {sig.name}", file=sys.stderr)
+            with suppress(ProcessLookupError):
+                os.kill(pid, sig)
+            deadline = time.monotonic() + 10
+            while is_agent(pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+
+
+@contextmanager
+def running_agent(tools: Tools, home: Path) -> Iterator[int]:
+    """The agent of the workspace ``home``, started (untimed) for the block and stopped
+    after it, also when the block fails or is interrupted: yields its pid."""
+    pid = start_agent(tools, home)
+    try:
+        yield pid
+    finally:
+        stop_agent(tools, home, pid)
+
+
+def agent_served(tools: Tools, home: Path) -> int:
+    """How many commands the agent of ``home`` has served; Broken if none runs."""
+    argv = tools.sy(home, "agent", "status", "--json")
+    info = json.loads(run(argv, env=tools.env).stdout)
+    if not info.get("running"):
+        raise Broken(f"the agent of {home} is no longer running: {info}")
+    return int(info["served"])
+
+
+def expect_served(tools: Tools, home: Path, before: int, count: int, what: str) -> None:
+    """Stop the run unless the agent of ``home`` served ``count`` commands since it had
+    served ``before``: any other ran cold, and the agent's figures would be void."""
+    served = agent_served(tools, home) - before
+    if served != count:
+        raise Broken(
+            f"the agent served {served} of {count} {what}; the others ran cold (an agent "
+            f"declines when shipyard's sources change under it)"
+        )
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The peak resident memory of the running process ``pid`` (``VmHWM``), decimal MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024 / 1e6
+    raise Broken(f"no VmHWM in /proc/{pid}/status")
 
 
 # --- scenario 1: one 1 GiB file -----------------------------------------------------------
@@ -387,30 +521,42 @@ def limit_round(tools: Tools, big: Path, scratch: Path) -> tuple[dict[str, float
     return {"b3sum": b3sum_s, "cp": cp_s, "cp + fsync": fsync_s}, out.decode().split()[0]
 
 
+def check_big_add(what: str, out: bytes, home: Path, inputs: Inputs, b3: str) -> bool:
+    """Stop the run unless ``data add`` printed that it stored the big file; whether the
+    blob is in ``home`` under the ``b3sum`` digest."""
+    n = inputs.big_bytes
+    doc = json.loads(out)
+    expect(what, doc, files=1, bytes=n, version=1, created=True, hashed_files=1, new_bytes=n)
+    blob = home / ".shipyard" / "blobs" / b3[:2] / b3[2:]
+    return blob.is_file() and blob.stat().st_size == n
+
+
 def shipyard_big_round(
     tools: Tools, home: Path, data: Path, inputs: Inputs, b3: str
 ) -> tuple[float, float, bool]:
-    """One ``shipyard data add`` of the big file in a fresh workspace: s, MB, blob found."""
+    """One cold ``shipyard data add`` of the big file in a fresh workspace: s, MB, blob found."""
     make_workspace(tools, home)
     rss = home.parent / "shipyard-rss.txt"
     argv = with_rss(tools.sy(home, "data", "add", "big", data, "--json"), rss)
-    seconds, out = timed(tools, argv)
-    doc = json.loads(out)
-    n = inputs.big_bytes
-    expect(
-        "shipyard data add (1 file)",
-        doc,
-        files=1,
-        bytes=n,
-        version=1,
-        created=True,
-        hashed_files=1,
-        new_bytes=n,
-    )
-    blob = home / ".shipyard" / "blobs" / b3[:2] / b3[2:]
-    found = blob.is_file() and blob.stat().st_size == n
+    seconds, out = timed(tools, argv, env=tools.cold)
+    found = check_big_add("shipyard data add (1 file)", out, home, inputs, b3)
     shutil.rmtree(home)
     return seconds, read_rss_mb(rss), found
+
+
+def agent_big_round(
+    tools: Tools, home: Path, data: Path, inputs: Inputs, b3: str
+) -> tuple[float, float, bool]:
+    """The same add, handed to an agent started (untimed) on a fresh workspace: s, the
+    agent's peak MB, blob found."""
+    make_workspace(tools, home)
+    with running_agent(tools, home) as pid:
+        seconds, out = timed(tools, tools.sy(home, "data", "add", "big", data, "--json"))
+        found = check_big_add(f"{AGENT} data add (1 file)", out, home, inputs, b3)
+        expect_served(tools, home, 0, 1, "adds")
+        peak_mb = peak_rss_mb(pid)
+    shutil.rmtree(home)
+    return seconds, peak_mb, found
 
 
 def dvc_big_round(tools: Tools, repo: Path, inputs: Inputs) -> tuple[float, float]:
@@ -429,53 +575,47 @@ def dvc_big_round(tools: Tools, repo: Path, inputs: Inputs) -> tuple[float, floa
 
 
 def bench_big(tools: Tools, inputs: Inputs, rounds: int) -> Scenario:
-    """Scenario 1, round-robin: the limit, shipyard, DVC."""
+    """Scenario 1, round-robin: the limit, shipyard cold, shipyard's agent, DVC."""
     scratch = ROOT / "big"
     scratch.mkdir()
     data = scratch / "shipyard-big.bin"
     copy(inputs.big, data)
     warm(inputs.big)
-    labels = ("b3sum", "cp", "cp + fsync", "shipyard", "dvc")
+    labels = ("b3sum", "cp", "cp + fsync", "shipyard", AGENT, "dvc")
     gib = inputs.big_bytes / 2**30
     size = f"{gib:g} GiB" if gib >= 1 else f"{inputs.big_bytes // MIB} MiB"
     scenario = Scenario(f"1. add one {size} file", {label: [] for label in labels})
-    rss: dict[str, list[float]] = {"shipyard": [], "dvc": []}
+    rss: dict[str, list[float]] = {"shipyard": [], AGENT: [], "dvc": []}
     blobs_found: list[bool] = []
     for index in range(rounds):
         print(f"  {size} add: round {index + 1}/{rounds}")
         limits, b3 = limit_round(tools, inputs.big, scratch)
         for label, value in limits.items():
             scenario.samples[label].append(value)
-        sy_s, sy_mb, found = shipyard_big_round(tools, scratch / "ws", data, inputs, b3)
-        dvc_s, dvc_mb = dvc_big_round(tools, scratch / "repo", inputs)
-        scenario.samples["shipyard"].append(sy_s)
-        scenario.samples["dvc"].append(dvc_s)
-        rss["shipyard"].append(sy_mb)
-        rss["dvc"].append(dvc_mb)
-        blobs_found.append(found)
+        cold = shipyard_big_round(tools, scratch / "ws", data, inputs, b3)
+        agent = agent_big_round(tools, scratch / "ws-agent", data, inputs, b3)
+        dvc = dvc_big_round(tools, scratch / "repo", inputs)
+        for label, (seconds, mb, *found) in (("shipyard", cold), (AGENT, agent), ("dvc", dvc)):
+            scenario.samples[label].append(seconds)
+            rss[label].append(mb)
+            blobs_found += found
     shutil.rmtree(scratch)
     scenario.extra = {"peak_rss_mb": rss, "blob_digest_matches_b3sum": all(blobs_found)}
     return finish_big(scenario, rss)
 
 
 def finish_big(scenario: Scenario, rss: dict[str, list[float]]) -> Scenario:
-    """Scenario 1's limit, goals and notes."""
+    """Scenario 1's limit, goals (the cold CLI's, then the agent's) and notes."""
     b3sum, cp = scenario.median("b3sum"), scenario.median("cp")
     scenario.samples["limit"] = [max(b3sum, cp)]
     scenario.extra["limit_s"] = max(b3sum, cp)
-    sy_mb, dvc_mb = max(rss["shipyard"]), max(rss["dvc"])
     scenario.checks = [
-        ratio_check("time / physical limit", scenario, "shipyard", "limit", "<=", 1.2, limit=True),
-        ratio_check("DVC time / shipyard time", scenario, "dvc", "shipyard", ">=", 5.0),
-        Check(
-            "peak memory (max RSS)",
-            sy_mb,
-            "<",
-            MAX_RSS_MB,
-            "MB",
-            shipyard=f"{sy_mb:.0f} MB",
-            peer=f"{dvc_mb:.0f} MB",
-        ),
+        limit_check("cold CLI: time / physical limit", scenario, "shipyard", 1.2),
+        peer_check("cold CLI: DVC time / shipyard time", scenario, "shipyard", 5.0),
+        rss_check("cold CLI: peak memory (max RSS)", rss, "shipyard"),
+        limit_check("agent: time / physical limit", scenario, AGENT, 1.2),
+        peer_check("agent: DVC time / agent time", scenario, AGENT, 5.0),
+        rss_check("agent: peak memory (agent's VmHWM)", rss, AGENT),
     ]
     fsync = scenario.median("cp + fsync")
     matches = scenario.extra["blob_digest_matches_b3sum"]
@@ -483,7 +623,10 @@ def finish_big(scenario: Scenario, rss: dict[str, list[float]]) -> Scenario:
         f"limit = slower of `b3sum` {seconds_text(b3sum)} and `cp` {seconds_text(cp)} "
         f"(medians); for reference, a durable copy (`cp` + `sync FILE`) took "
         f"{seconds_text(fsync)}",
-        f"shipyard's blob digest {'matches' if matches else 'DOES NOT match'} `b3sum`",
+        f"shipyard's blobs (cold CLI and agent) {'match' if matches else 'DO NOT match'} `b3sum`",
+        "agent: started (untimed) on each round's fresh workspace before the timed add, "
+        "which is the client command; its peak memory is the agent process's high-water "
+        "mark (`VmHWM`, start-up included), read before `agent stop`",
     ]
     return scenario
 
@@ -509,11 +652,53 @@ class Small:
         return self.repo / "small"
 
 
+@dataclass(frozen=True)
+class Variant:
+    """One way of running shipyard: its label, its workspace (holding its own copy of
+    the folder, as ``small``) and the environment its commands run in."""
+
+    label: str
+    home: Path
+    env: Mapping[str, str]
+
+    @property
+    def data(self) -> Path:
+        """This variant's copy of the folder."""
+        return self.home / "small"
+
+    def data_command(self, tools: Tools, command: str) -> list[str]:
+        """``data COMMAND small <its copy> --json`` against its workspace."""
+        return tools.sy(self.home, "data", command, "small", self.data, "--json")
+
+
+def cold_variant(tools: Tools, small: Small) -> Variant:
+    """The cold CLI on the first-add scenario's workspace: no agent may serve it."""
+    return Variant("shipyard", small.home, tools.cold)
+
+
+@contextmanager
+def agent_workspace(tools: Tools, inputs: Inputs) -> Iterator[Variant]:
+    """The agent variant: a workspace of its own with its copy of the folder added
+    (untimed), then its agent started and shown the folder by one untimed ``data
+    status``. The agent is stopped after the block."""
+    agent = Variant(AGENT, ROOT / "small" / "agent-ws", tools.env)
+    make_workspace(tools, agent.home)
+    copy(inputs.small, agent.data)
+    doc = json.loads(run(agent.data_command(tools, "add"), env=tools.cold).stdout)
+    expect(f"{AGENT} data add (set-up)", doc, files=inputs.small_files, version=1)
+    with running_agent(tools, agent.home):
+        doc = json.loads(run(agent.data_command(tools, "status"), env=agent.env).stdout)
+        expect(f"{AGENT} data status (set-up)", doc, clean=True)
+        expect_served(tools, agent.home, 0, 1, "set-up status commands")
+        yield agent
+
+
 def first_add_round(tools: Tools, small: Small, inputs: Inputs) -> tuple[float, float]:
     """Fresh workspace and repo, each with its own copy; one add each: their seconds."""
     make_workspace(tools, small.home)
     copy(inputs.small, small.sy_data)
-    sy_s, out = timed(tools, tools.sy(small.home, "data", "add", "small", small.sy_data, "--json"))
+    argv = tools.sy(small.home, "data", "add", "small", small.sy_data, "--json")
+    sy_s, out = timed(tools, argv, env=tools.cold)
     n, size = inputs.small_files, inputs.small_bytes
     expect(
         "shipyard data add (folder)",
@@ -565,81 +750,110 @@ def bench_first_add(tools: Tools, inputs: Inputs, rounds: int) -> tuple[Scenario
         scenario.samples["shipyard"].append(sy_s)
         scenario.samples["dvc"].append(dvc_s)
         scenario.samples["cp -r"].append(cp_round(inputs.small, index))
-    scenario.checks = [
-        ratio_check("DVC time / shipyard time", scenario, "dvc", "shipyard", ">=", 5)
-    ]
+    scenario.checks = [peer_check("DVC time / shipyard time", scenario, "shipyard", 5)]
     scenario.notes = [limit_note(scenario)]
     return scenario, small
 
 
-def bench_status(tools: Tools, small: Small, rounds: int) -> Scenario:
-    """Scenario 4: both status commands, checked clean once, then timed round-robin."""
-    commands = {
-        "shipyard": tools.sy(small.home, "data", "status", "small", small.sy_data, "--json"),
-        "dvc": tools.dv("status", "--json"),
-    }
-    doc = json.loads(run(commands["shipyard"], env=tools.env).stdout)
-    expect("shipyard data status", doc, clean=True, added=[], removed=[], changed=[])
-    dvc_doc = json.loads(run(commands["dvc"], cwd=small.repo, env=tools.env).stdout or b"{}")
+def check_clean(
+    small: Small, commands: Mapping[str, Argv], envs: Mapping[str, Mapping[str, str]]
+) -> None:
+    """Run every status command once, untimed: each must say that nothing changed."""
+    for label in ("shipyard", AGENT):
+        doc = json.loads(run(commands[label], env=envs[label]).stdout)
+        expect(f"{label} data status", doc, clean=True, added=[], removed=[], changed=[])
+    dvc_doc = json.loads(run(commands["dvc"], cwd=small.repo, env=envs["dvc"]).stdout or b"{}")
     if dvc_doc != {}:
         raise Broken(f"dvc status is not clean: {dvc_doc}")
+
+
+def bench_status(tools: Tools, small: Small, agent: Variant, rounds: int) -> Scenario:
+    """Scenario 4: every status command checked clean once, then timed round-robin."""
+    variants = (cold_variant(tools, small), agent)
+    commands = {v.label: v.data_command(tools, "status") for v in variants}
+    commands["dvc"] = tools.dv("status", "--json")
+    envs = {**{v.label: v.env for v in variants}, "dvc": tools.env}
+    before = agent_served(tools, agent.home)
+    check_clean(small, commands, envs)
     print(f"  status: {rounds} rounds")
     samples = time_interleaved(
-        commands, cwd={"dvc": small.repo}, env=tools.env, repeat=rounds, warmup=0
+        commands, cwd={"dvc": small.repo}, envs=envs, repeat=rounds, warmup=0
     )
+    expect_served(tools, agent.home, before, rounds + 1, "status commands")
     scenario = Scenario("4. status, nothing changed", samples)
-    sy = scenario.median("shipyard")
-    scenario.checks = [
-        Check("time", sy, "<", 0.5, "s", shipyard=seconds_text(sy)),
-        ratio_check("DVC time / shipyard time", scenario, "dvc", "shipyard", ">=", 15),
+    scenario.checks = fast_checks(scenario, 0.5, 15)
+    scenario.notes = [
+        "the first (checking) run of each command is not timed",
+        "agent: started before the rounds on a workspace of its own (its own copy of the "
+        "folder, added untimed) and shown the folder once by an untimed `data status`",
     ]
-    scenario.notes = ["the first (checking) run of each command is not timed"]
     return scenario
 
 
-def readd_round(tools: Tools, small: Small, inputs: Inputs, index: int) -> tuple[float, float]:
-    """Append the same bytes to the same file in both copies; re-add each: their seconds."""
-    tail = f"edit {index}\n".encode()
-    appended = sum(len(f"edit {i}\n") for i in range(index + 1))
-    n, size = inputs.small_files, inputs.small_bytes + appended
-    with (small.sy_data / inputs.edited).open("ab") as out:
+def shipyard_readd(
+    tools: Tools, variant: Variant, edited: str, tail: bytes, want: Mapping[str, Any]
+) -> float:
+    """Append ``tail`` to the file ``edited`` in the variant's copy, then re-add the
+    folder: its seconds."""
+    with (variant.data / edited).open("ab") as out:
         out.write(tail)
-    sy_s, out_bytes = timed(
-        tools, tools.sy(small.home, "data", "add", "small", small.sy_data, "--json")
-    )
-    expect(
-        "shipyard data add (re-add)",
-        json.loads(out_bytes),
-        files=n,
-        bytes=size,
-        version=2 + index,
-        created=True,
-        hashed_files=1,
-    )
+    seconds, out_bytes = timed(tools, variant.data_command(tools, "add"), env=variant.env)
+    expect(f"{variant.label} data add (re-add)", json.loads(out_bytes), **want)
+    return seconds
+
+
+def dvc_readd(tools: Tools, small: Small, inputs: Inputs, tail: bytes, size: int) -> float:
+    """Append ``tail`` to the edited file in DVC's copy, then ``dvc add``: its seconds."""
     with (small.dvc_data / inputs.edited).open("ab") as out:
         out.write(tail)
     before = (small.repo / "small.dvc").read_text()
-    dvc_s, _ = timed(tools, tools.dv("add", "small"), cwd=small.repo)
+    seconds, _ = timed(tools, tools.dv("add", "small"), cwd=small.repo)
     if (small.repo / "small.dvc").read_text() == before:
         raise Broken("dvc add after an edit left small.dvc unchanged")
-    expect("dvc add (re-add)", dvc_out(small.repo / "small.dvc"), nfiles=n, size=size)
-    return sy_s, dvc_s
+    expect(
+        "dvc add (re-add)", dvc_out(small.repo / "small.dvc"), nfiles=inputs.small_files, size=size
+    )
+    return seconds
 
 
-def bench_readd(tools: Tools, small: Small, inputs: Inputs, rounds: int) -> Scenario:
-    """Scenario 3: one edit, then one re-add per tool, ``rounds`` times."""
-    scenario = Scenario("3. re-add after editing 1 file", {"shipyard": [], "dvc": []})
+def readd_round(
+    tools: Tools, small: Small, variants: Sequence[Variant], inputs: Inputs, index: int
+) -> dict[str, float]:
+    """Append the same bytes to the same file in every copy, each just before its tool's
+    re-add: the seconds of each."""
+    tail = f"edit {index}\n".encode()
+    size = inputs.small_bytes + sum(len(f"edit {i}\n") for i in range(index + 1))
+    want = {
+        "files": inputs.small_files,
+        "bytes": size,
+        "version": 2 + index,
+        "created": True,
+        "hashed_files": 1,
+    }
+    seconds = {v.label: shipyard_readd(tools, v, inputs.edited, tail, want) for v in variants}
+    seconds["dvc"] = dvc_readd(tools, small, inputs, tail, size)
+    return seconds
+
+
+def bench_readd(
+    tools: Tools, small: Small, agent: Variant, inputs: Inputs, rounds: int
+) -> Scenario:
+    """Scenario 3: one edit, then one re-add per variant and tool, ``rounds`` times."""
+    variants = (cold_variant(tools, small), agent)
+    samples: dict[str, list[float]] = {"shipyard": [], AGENT: [], "dvc": []}
     print(f"  re-add: {rounds} rounds")
+    before = agent_served(tools, agent.home)
     for index in range(rounds):
-        sy_s, dvc_s = readd_round(tools, small, inputs, index)
-        scenario.samples["shipyard"].append(sy_s)
-        scenario.samples["dvc"].append(dvc_s)
-    sy = scenario.median("shipyard")
-    scenario.checks = [
-        Check("time", sy, "<", 0.5, "s", shipyard=seconds_text(sy)),
-        ratio_check("DVC time / shipyard time", scenario, "dvc", "shipyard", ">=", 15),
+        for label, seconds in readd_round(tools, small, variants, inputs, index).items():
+            samples[label].append(seconds)
+    expect_served(tools, agent.home, before, rounds, "re-adds")
+    scenario = Scenario("3. re-add after editing 1 file", samples)
+    scenario.checks = fast_checks(scenario, 0.5, 15)
+    scenario.notes = [
+        f"each round appends a few bytes to `{inputs.edited}` in every copy (the cold "
+        f"CLI's, the agent's, DVC's), each just before its re-add",
+        "agent: the one of scenario 4, still running, on its own workspace and copy",
     ]
-    scenario.notes = [f"each round appends a few bytes to `{inputs.edited}` in both copies"]
     return scenario
 
 
@@ -647,7 +861,7 @@ def checkout_round(tools: Tools, small: Small, index: int) -> tuple[float, float
     """shipyard restores the latest version into an empty folder; DVC its deleted folder."""
     dest = small.home.parent / f"checkout-{index}"
     argv = tools.sy(small.home, "data", "checkout", "small@latest", dest, "--json")
-    sy_s, out = timed(tools, argv)
+    sy_s, out = timed(tools, argv, env=tools.cold)
     doc = json.loads(out)
     if doc.get("dest") is None:
         raise Broken(f"shipyard data checkout printed no destination: {doc}")
@@ -694,9 +908,7 @@ def bench_checkout(tools: Tools, small: Small, inputs: Inputs, rounds: int) -> S
         scenario.samples["shipyard"].append(sy_s)
         scenario.samples["dvc"].append(dvc_s)
         scenario.samples["cp -r"].append(cp_round(small.sy_data, 100 + index))
-    scenario.checks = [
-        ratio_check("DVC time / shipyard time", scenario, "dvc", "shipyard", ">=", 3)
-    ]
+    scenario.checks = [peer_check("DVC time / shipyard time", scenario, "shipyard", 3)]
     scenario.notes = [
         limit_note(scenario),
         link_type(tools, small, inputs),
@@ -739,15 +951,22 @@ def measure(args: argparse.Namespace, tools: Tools) -> list[Scenario]:
         inputs.big.unlink()
     print("scenarios 2-5 ...")
     first, small = bench_first_add(tools, inputs, args.heavy_repeat)
-    status = bench_status(tools, small, args.repeat)
-    readd = bench_readd(tools, small, inputs, args.repeat)
+    with agent_workspace(tools, inputs) as agent:  # scenarios 4 and 3 share its agent
+        status = bench_status(tools, small, agent, args.repeat)
+        readd = bench_readd(tools, small, agent, inputs, args.repeat)
     checkout = bench_checkout(tools, small, inputs, args.heavy_repeat)
     return [*scenarios, first, readd, status, checkout]
+
+
+def leave_on_sigterm(signum: int, _frame: object) -> None:
+    """A SIGTERM ends the run as an interrupt does: ``finally`` blocks stop the agents."""
+    raise SystemExit(128 + signum)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark, print the tables, write the JSON; 1 if a goal is missed."""
     args = parse_args(argv)
+    signal.signal(signal.SIGTERM, leave_on_sigterm)
     if isinstance(sys.stdout, io.TextIOWrapper):  # keep our lines in order when piped
         sys.stdout.reconfigure(line_buffering=True)
     started, load_before = time.perf_counter(), os.getloadavg()
