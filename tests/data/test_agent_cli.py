@@ -221,3 +221,37 @@ def test_the_agent_refuses_a_folder_that_is_not_a_workspace(tmp_path: Path) -> N
     assert result.returncode != 0
     assert result.stderr.startswith("error:")
     assert result.stderr.count("\n") == 1
+
+
+def on_a_terminal(shell: Shell, *args: str, agent: bool = True) -> bytes:
+    """What ``shipyard ARGS`` prints on a terminal whose size is unknown (0 x 0)."""
+    import pty
+
+    env = {**shell.env, **({} if agent else {"SHIPYARD_NO_AGENT": "1"})}
+    env.pop("COLUMNS")
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: its stdout and stderr are the terminal
+        os.chdir(shell.root)
+        os.execve(sys.executable, [sys.executable, "-m", "shipyard", *args], env)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.waitpid(pid, 0)
+    os.close(fd)
+    return out
+
+
+def test_a_terminal_gets_the_same_output(shell: Shell, data: Path) -> None:
+    before = shell.served()
+    through = on_a_terminal(shell, "data", "add", "raw", "data")
+    assert shell.served() == before + 1
+    assert b"added raw@v1: 3 files" in through
+    alone = on_a_terminal(shell, "data", "status", "raw", "data", agent=False)
+    assert on_a_terminal(shell, "data", "status", "raw", "data") == alone
+    assert b"clean" in alone

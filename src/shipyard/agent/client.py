@@ -56,9 +56,11 @@ def _relay(client: socket.socket, args: list[str]) -> int | None:
 
     env = dict(os.environ)
     tty = [sys.stdout.isatty(), sys.stderr.isatty()]
-    if any(tty):  # the agent's rich output fits this terminal
+    if any(tty):  # the agent's rich output fits this terminal (0 columns: size unknown)
         with contextlib.suppress(OSError):
-            env.setdefault("COLUMNS", str(os.get_terminal_size(2 if tty[1] else 1).columns))
+            columns = os.get_terminal_size(2 if tty[1] else 1).columns
+            if columns > 0:
+                env.setdefault("COLUMNS", str(columns))
     request = {
         "argv": args,
         "cwd": os.getcwd(),
