@@ -28,9 +28,11 @@ def test_quickstart_reports_its_steps(tmp_path: Path, capsys: pytest.CaptureFixt
         "evaluate with fairness",
         "promote through the policy",
         "write the model card",
+        "retrain with a pipeline",
         "verify audit trail",
     ]
     assert all(step["ok"] and step["detail"] for step in report["steps"])
+    assert "run again: 4 of 4 cached" in report["steps"][-2]["detail"]
     assert report["models"] == ["credit-risk@v1", "credit-risk@v2", "credit-risk@v3"]
     assert report["ui_url"] is None
     table = pd.read_csv(tmp_path / "qs" / "data" / "credit.csv")
@@ -86,8 +88,11 @@ def test_quickstart_versions_and_checks_its_data(
         assert second.parent == 1
         assert ws.data.load("credit@v1")["applicant_id"].max() == 20_000
         event_runs = {e.entity_id for e in ws.audit.entries() if e.action == "run.end"}
-        runs = [ws.runs.get(run_id) for run_id in sorted(event_runs)]
+        ended = [ws.runs.get(run_id) for run_id in sorted(event_runs)]
+        runs = [r for r in ended if r.experiment == "credit-risk"]
+        retraining = [r for r in ended if r.experiment == "credit_retraining"]
         assert len(runs) == 3
+        assert [(r.status, r.inputs) for r in retraining] == [("finished", ["credit@v2"])] * 2
         assert all(r.status == "finished" and r.inputs == ["credit@v1"] for r in runs)
         assert all(0.6 < r.metrics["auc"] < 0.9 for r in runs)
         assert {r.params["C"] for r in runs} == {"0.01", "0.1", "1.0"}

@@ -14,6 +14,7 @@ from shipyard._version import __version__
 
 if TYPE_CHECKING:
     from shipyard.errors import ShipyardError
+    from shipyard.pipelines import pipeline, step
     from shipyard.tracking.autolog import autolog
     from shipyard.workspace import Workspace, connect, init_workspace
 
@@ -24,10 +25,14 @@ __all__ = [
     "autolog",
     "connect",
     "init_workspace",
+    "pipeline",
+    "step",
 ]
 
 _LAZY = {
     "autolog": "shipyard.tracking.autolog",
+    "pipeline": "shipyard.pipelines",
+    "step": "shipyard.pipelines",
     "ShipyardError": "shipyard.errors",
     "Workspace": "shipyard.workspace",
     "connect": "shipyard.workspace",

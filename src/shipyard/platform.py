@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from shipyard.data.service import DatasetService
     from shipyard.governance.access import AccessService
     from shipyard.governance.audit import AuditTrail
+    from shipyard.pipelines.service import PipelineService
     from shipyard.registry.service import ModelService
     from shipyard.storage.content import ContentStore
     from shipyard.storage.sql.engine import Database
@@ -107,6 +108,13 @@ class Platform:
             self.datasets,
             lambda: self.runs,
         )
+
+    @cached_property
+    def pipelines(self) -> PipelineService:
+        """Pipeline runs over the tracking, data and blob stores."""
+        from shipyard.pipelines.service import PipelineService
+
+        return PipelineService(self)
 
     def as_actor(self, actor: str, role: str | None = None) -> Platform:
         """The same stores, acting as ``actor`` holding ``role`` (one per server request)."""

@@ -66,6 +66,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "data": ("data", "app"),
     "agent": ("agent", "app"),
     "runs": ("runs", "app"),
+    "pipeline": ("pipeline", "app"),
     "models": ("models", "register"),
     "lineage": ("models", "register"),
     "audit": ("audit", "app"),

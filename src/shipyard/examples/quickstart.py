@@ -127,6 +127,8 @@ def _stages(run: _Runner, root: Path, rows: int) -> None:
                 f"a model; best test AUC {best.auc:.3f} (C={best.C:g}, {best.model.ref})"
             )
         _promotion_stages(run, ws, best.model, holdout, root)
+        with run.step("retrain with a pipeline") as detail:
+            detail.append(_retrain(ws, best.C))
         with run.step("verify audit trail") as detail:
             verdict = ws.audit.verify()
             if not verdict.ok:
@@ -160,6 +162,22 @@ def _promotion_stages(
         path = root / "model-card.html"
         path.write_text(card(ws.models, f"{model.name}@champion", format="html"), "utf-8")
         detail.append(f"{path} (data, metrics, fairness per group, verdict, lineage)")
+
+
+def _retrain(ws: Workspace, C: float) -> str:
+    """Run the retraining pipeline on the newest snapshot, then again: all cached."""
+    from shipyard.examples.retraining import credit_retraining
+
+    params = {"home": str(ws.home), "C": C}
+    first = ws.pipelines.run(credit_retraining, params)
+    again = ws.pipelines.run(credit_retraining, params)
+    if first.error or again.error:
+        raise ShipyardError(first.error or again.error or "")
+    auc = ws.pipelines.output(first, "score")
+    return (
+        f"{len(first.steps)} steps on credit@latest (test AUC {auc:.3f}); "
+        f"run again: {again.cached} of {len(again.steps)} cached"
+    )
 
 
 def _prepare(root: Path) -> None:

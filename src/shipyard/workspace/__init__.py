@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from shipyard.entities import DatasetVersion
     from shipyard.governance.access import AccessService
     from shipyard.governance.audit import AuditTrail
+    from shipyard.pipelines.service import PipelineService
     from shipyard.registry.service import ModelService
     from shipyard.storage.content import ContentStore
     from shipyard.tracking.active import ActiveRun
@@ -81,6 +82,11 @@ class Workspace:
     ) -> ActiveRun:
         """Start a run; use it as a context manager (it ends as finished or failed)."""
         return self._platform.runs.start(experiment, name=name, inputs=inputs, tags=tags)
+
+    @property
+    def pipelines(self) -> PipelineService:
+        """Pipelines: run them, every step cached and tracked."""
+        return self._platform.pipelines
 
     @property
     def settings(self) -> SettingsService:
