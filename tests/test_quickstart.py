@@ -24,6 +24,7 @@ def test_quickstart_reports_its_steps(tmp_path: Path, capsys: pytest.CaptureFixt
         "version data",
         "version a later snapshot",
         "validate the new snapshot",
+        "check the new snapshot for drift",
         "train, track and register models",
         "evaluate with fairness",
         "promote through the policy",

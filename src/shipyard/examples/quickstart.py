@@ -116,6 +116,8 @@ def _stages(run: _Runner, root: Path, rows: int) -> None:
             failed = sorted({f"{f.column} {f.rule}" for f in report.failures})
             outcome = "passes" if report.ok else f"breaks {len(failed)}: {', '.join(failed)}"
             detail.append(f"{second.ref} against rules inferred from {first.ref}: {outcome}")
+        with run.step("check the new snapshot for drift") as detail:
+            detail.append(_drift(ws, first, second))
         with run.step("train, track and register models") as detail:
             from shipyard.examples.training import EXPERIMENT, train_sweep
 
@@ -162,6 +164,22 @@ def _promotion_stages(
         path = root / "model-card.html"
         path.write_text(card(ws.models, f"{model.name}@champion", format="html"), "utf-8")
         detail.append(f"{path} (data, metrics, fairness per group, verdict, lineage)")
+
+
+def _drift(ws: Workspace, first: DatasetVersion, second: DatasetVersion) -> str:
+    """Drift of the model's features from one snapshot to the next."""
+    from shipyard.examples.training import feature_columns
+    from shipyard.monitoring.drift import drift_report
+
+    before, after = ws.data.load(first.ref), ws.data.load(second.ref)
+    numeric, categorical = feature_columns(before)
+    report = drift_report(before, after, columns=numeric + categorical)
+    drifted = [c.column for c in report.columns if c.drifted]
+    verdict = "dataset drift" if report.dataset_drift else "no dataset drift"
+    return (
+        f"{first.ref} -> {second.ref}: {len(drifted)} of {len(report.columns)} features "
+        f"drifted ({', '.join(drifted) or 'none'}); {verdict}"
+    )
 
 
 def _retrain(ws: Workspace, C: float) -> str:
