@@ -68,6 +68,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "runs": ("runs", "app"),
     "pipeline": ("pipeline", "app"),
     "models": ("models", "register"),
+    "serve": ("serve", "register"),
     "monitor": ("monitor", "app"),
     "lineage": ("models", "register"),
     "audit": ("audit", "app"),

@@ -116,6 +116,11 @@ class LoadedModel:
                 return direct.predict_proba(values)
         return self.raw.predict_proba(self._check(data))
 
+    @property
+    def gives_probabilities(self) -> bool:
+        """Whether :meth:`predict_proba` answers (a classifier)."""
+        return self._gives_proba()
+
     def _gives_proba(self) -> bool:
         if self._twin is not None and self._raw is None:
             return self._twin.has_proba

@@ -1,0 +1,48 @@
+"""`shipyard serve`: one registered model over HTTP."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from shipyard.cli.output import note
+from shipyard.cli.state import options
+
+
+def serve(
+    ref: Annotated[str, typer.Argument(help="The model: NAME@ALIAS or NAME@vN.")],
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8080,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, help="Processes, each with the model loaded.")
+    ] = 1,
+    trust: Annotated[
+        bool, typer.Option("--trust", help="Allow formats that run code when loaded.")
+    ] = False,
+    max_body_mb: Annotated[
+        float, typer.Option("--max-body-mb", help="Larger request bodies get 413.")
+    ] = 16.0,
+    max_inflight: Annotated[
+        int, typer.Option("--max-inflight", min=1, help="Past this many at once: 503.")
+    ] = 64,
+) -> None:
+    """Serve REF: POST /predict, the v2 inference protocol, health checks and /metrics."""
+    from shipyard.serving.launch import ServeOptions, load
+    from shipyard.serving.launch import serve as run_server
+
+    settings = ServeOptions(
+        ref=ref,
+        home=options.home,
+        trust=trust,
+        max_body_bytes=int(max_body_mb * 2**20),
+        max_inflight=max_inflight,
+    )
+    model = load(settings)  # a bad ref or a refused format fails here, in one line
+    note(f"serving {model.ref} on http://{host}:{port} (POST /predict; Ctrl-C stops)")
+    run_server(settings, model, host, port, workers)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `shipyard serve` to the root app."""
+    app.command("serve")(serve)

@@ -1,0 +1,87 @@
+"""Load the model, then run uvicorn: in this process, or in ``workers`` processes.
+
+With several workers uvicorn starts each from an import string, so the settings travel
+in environment variables and every worker loads (and verifies) the model itself before
+it accepts a request.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from shipyard.serving.app import MAX_BODY_BYTES, MAX_INFLIGHT, ModelServer
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+    from shipyard.registry.loaded import LoadedModel
+
+_ENV = "SHIPYARD_SERVE_"  # + REF, HOME, TRUST, MAX_BODY, MAX_INFLIGHT (workers only)
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """What ``shipyard serve`` was asked for."""
+
+    ref: str
+    home: str | None = None
+    trust: bool = False
+    max_body_bytes: int = MAX_BODY_BYTES
+    max_inflight: int = MAX_INFLIGHT
+
+
+def load(options: ServeOptions) -> LoadedModel:
+    """The model, every file verified; the workspace is closed again afterwards."""
+    from shipyard.workspace import open_local
+
+    with open_local(options.home) as ws:
+        return ws.models.load(options.ref, trust=options.trust)
+
+
+def build_app(model: LoadedModel, options: ServeOptions) -> Starlette:
+    """The app serving ``model`` with the limits of ``options``."""
+    server = ModelServer(
+        model, max_body_bytes=options.max_body_bytes, max_inflight=options.max_inflight
+    )
+    return server.app()
+
+
+def serve(options: ServeOptions, model: LoadedModel, host: str, port: int, workers: int) -> None:
+    """Serve until interrupted (``model`` is already loaded, for a one-process server)."""
+    import uvicorn
+
+    if workers <= 1:
+        uvicorn.run(build_app(model, options), host=host, port=port, log_level="warning")
+        return
+    os.environ.update(
+        {
+            f"{_ENV}REF": options.ref,
+            f"{_ENV}HOME": str(Path(options.home).resolve()) if options.home else "",
+            f"{_ENV}TRUST": "1" if options.trust else "",
+            f"{_ENV}MAX_BODY": str(options.max_body_bytes),
+            f"{_ENV}MAX_INFLIGHT": str(options.max_inflight),
+        }
+    )
+    uvicorn.run(
+        "shipyard.serving.launch:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+    )
+
+
+def app_from_env() -> Starlette:
+    """A worker's app: the settings :func:`serve` left in the environment."""
+    options = ServeOptions(
+        ref=os.environ[f"{_ENV}REF"],
+        home=os.environ.get(f"{_ENV}HOME") or None,
+        trust=bool(os.environ.get(f"{_ENV}TRUST")),
+        max_body_bytes=int(os.environ.get(f"{_ENV}MAX_BODY", MAX_BODY_BYTES)),
+        max_inflight=int(os.environ.get(f"{_ENV}MAX_INFLIGHT", MAX_INFLIGHT)),
+    )
+    return build_app(load(options), options)
