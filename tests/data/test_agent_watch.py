@@ -162,3 +162,37 @@ def test_remembered_until_something_changes(watcher: Watcher, tmp_path: Path) ->
     os.utime(root / "a", ns=(1, 1))
     assert watcher.remembered(root, "k", compute) == len(calls)
     assert len(calls) >= 3
+
+
+def test_nested_and_aliased_folders_each_see_their_changes(
+    watcher: Watcher, tmp_path: Path
+) -> None:
+    outer = tmp_path / "data"
+    write(outer / "a.txt", b"a")
+    write(outer / "sub" / "b.txt", b"b")
+    (tmp_path / "alias").symlink_to(outer)
+    for root in (outer, outer / "sub", tmp_path / "alias"):
+        assert_same_as_walk(watcher, root)  # three trees sharing the watches of two folders
+    write(outer / "sub" / "new.txt", b"new")
+    for root in (outer, outer / "sub", tmp_path / "alias"):
+        assert_same_as_walk(watcher, root)
+    watcher._drop(str(outer / "sub"))  # letting one tree go keeps the others' watches
+    write(outer / "sub" / "later.txt", b"later")
+    assert_same_as_walk(watcher, outer)
+    assert_same_as_walk(watcher, tmp_path / "alias")
+
+
+def test_a_rewrite_that_keeps_the_stat_still_counts(watcher: Watcher, tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    write(root / "a", b"first")
+    calls: list[int] = []
+
+    def compute() -> int:
+        calls.append(1)
+        return len(calls)
+
+    before = os.stat(root / "a")
+    assert watcher.remembered(root, "k", compute) == 1
+    (root / "a").write_bytes(b"other")  # same size ...
+    os.utime(root / "a", ns=(before.st_atime_ns, before.st_mtime_ns))  # ... same mtime
+    assert watcher.remembered(root, "k", compute) == 2

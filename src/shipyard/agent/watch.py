@@ -18,7 +18,7 @@ import errno
 import os
 import stat
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
 from typing import Any, TypeVar
@@ -73,8 +73,11 @@ class Tree:
         self._rescan = True
         self._sorted: list[LocalFile] | None = None
 
-    def event(self, prefix: str, mask: int, name: str) -> None:
-        """Note what one event says changed (applied by :meth:`sync`)."""
+    def event(self, wd: int, mask: int, name: str) -> None:
+        """Note what one event of the watch ``wd`` says changed (applied by :meth:`sync`)."""
+        prefix = self._wds.get(wd)
+        if prefix is None:
+            return
         if mask & _SELF:
             if prefix == "":
                 self._rescan = True
@@ -111,6 +114,9 @@ class Tree:
         self._dirty_dirs.clear()
         for rel in (*self._dirty_files, *self._links):
             changed |= self._restat(rel)
+        # A file with an event changed even if its stat did not (rewritten within one
+        # clock tick): what was remembered of the tree is forgotten, the stat cache judges.
+        changed |= bool(self._dirty_files)
         self._dirty_files.clear()
         if changed:
             self.generation += 1
@@ -191,7 +197,7 @@ class Tree:
         for wd, folder in list(self._wds.items()):
             if folder.startswith(prefix):
                 del self._wds[wd]
-                self._watcher.remove_watch(wd)
+                self._watcher.remove_watch(self, wd)
 
     def _path(self, rel: str) -> str:
         return f"{self.root}/{rel}"
@@ -216,7 +222,7 @@ class Watcher:
     def __init__(self) -> None:
         self._inotify = INotify(nonblocking=True) if INotify is not None else None
         self._trees: OrderedDict[str, Tree] = OrderedDict()
-        self._owners: dict[int, Tree] = {}
+        self._owners: dict[int, set[Tree]] = {}
         self._caches: OrderedDict[tuple[str, str], KeptStatCache] = OrderedDict()
 
     def fileno(self) -> int:
@@ -237,16 +243,16 @@ class Watcher:
                 for tree in self._trees.values():
                     tree.overflowed()
                 continue
-            owner = self._owners.get(event.wd)
-            if owner is None:
+            owners = self._owners.get(event.wd)
+            if not owners:
                 continue
-            if event.mask & _IGNORED:
+            if event.mask & _IGNORED:  # the folder is gone, and its watch with it
                 del self._owners[event.wd]
-                owner.forget(event.wd)
+                for owner in owners:
+                    owner.forget(event.wd)
                 continue
-            prefix = owner._wds.get(event.wd)
-            if prefix is not None:
-                owner.event(prefix, event.mask, event.name)
+            for owner in owners:  # nested or aliased trees share a folder's watch
+                owner.event(event.wd, event.mask, event.name)
 
     def add_watch(self, tree: Tree, path: str, prefix: str) -> int:
         """Watch the folder ``path`` for ``tree``; :class:`Unwatchable` at the limit."""
@@ -257,14 +263,20 @@ class Watcher:
             if exc.errno in (errno.ENOSPC, errno.ENOMEM):
                 raise Unwatchable(exc.errno, "the inotify watch limit is reached") from exc
             raise
-        self._owners[wd] = tree
+        self._owners.setdefault(wd, set()).add(tree)  # the kernel gives one watch per folder
         return wd
 
-    def remove_watch(self, wd: int) -> None:
-        """Stop watching ``wd`` (already gone with its folder: nothing to do)."""
-        self._owners.pop(wd, None)
+    def remove_watch(self, tree: Tree, wd: int) -> None:
+        """``tree`` no longer needs ``wd``; the watch goes with its last user."""
+        owners = self._owners.get(wd)
+        if owners is None:
+            return
+        owners.discard(tree)
+        if owners:
+            return
+        del self._owners[wd]
         if self._inotify is not None:
-            with suppress(OSError):
+            with suppress(OSError):  # already gone with its folder
                 self._inotify.rm_watch(wd)
 
     def scan(self, source: Path) -> tuple[Path, list[LocalFile]]:
@@ -339,7 +351,3 @@ class Watcher:
         tree = self._trees.pop(root, None)
         if tree is not None:
             tree.close()
-
-    def roots(self) -> Iterable[str]:
-        """The folders kept, least recently used first."""
-        return list(self._trees)
