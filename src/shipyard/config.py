@@ -36,9 +36,6 @@ ENV_S3_ENDPOINT = "SHIPYARD_S3_ENDPOINT_URL"
 ENV_SERVER = "SHIPYARD_SERVER"
 ENV_TOKEN = "SHIPYARD_TOKEN"
 ENV_ACTOR = "SHIPYARD_ACTOR"
-# Read by shipyard.agent.client, which mirrors the lookup below without importing this
-# module (it runs before anything else of shipyard is imported).
-ENV_NO_AGENT = "SHIPYARD_NO_AGENT"
 
 NOT_FOUND_HINT = "no shipyard workspace here: run `shipyard init` to create one"
 

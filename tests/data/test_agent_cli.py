@@ -175,6 +175,15 @@ def test_a_dead_agent_leaves_commands_working(shell: Shell, data: Path) -> None:
     assert "clean" in shell.both("data", "status", "raw", "data").stdout
 
 
+def test_the_socket_is_the_users_alone(shell: Shell) -> None:
+    import stat
+
+    info = os.stat(wire.socket_path(str(shell.home)))
+    assert stat.S_ISSOCK(info.st_mode)
+    assert stat.S_IMODE(info.st_mode) == 0o600
+    assert info.st_uid == os.getuid()
+
+
 def test_starting_twice_and_stopping_twice(shell: Shell) -> None:
     again = shell.json("agent", "start")
     assert again["started_now"] is False
@@ -195,6 +204,31 @@ def test_another_version_is_declined_and_the_agent_leaves(shell: Shell) -> None:
     client.close()
     assert kind == wire.DECLINE
     assert b"another version" in reason
+    with pytest.raises(ProcessLookupError):
+        wait_gone(pid)
+
+
+def test_a_change_of_shipyards_code_sends_the_agent_away(shell: Shell, data: Path) -> None:
+    import shipyard.agent.wire as loaded
+
+    pid = int(shell.json("agent", "status")["pid"])
+    source = Path(loaded.__file__)
+    before = source.stat()
+    os.utime(source, ns=(before.st_atime_ns, before.st_mtime_ns + 1_000_000_000))
+    try:
+        result = shell.run("data", "status", "raw", "data")  # declined: it runs alone
+        assert result.returncode == 0
+        with pytest.raises(ProcessLookupError):
+            wait_gone(pid)
+    finally:
+        os.utime(source, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+
+def test_removing_the_workspace_sends_the_agent_away(shell: Shell) -> None:
+    import shutil
+
+    pid = int(shell.json("agent", "status")["pid"])
+    shutil.rmtree(shell.home)
     with pytest.raises(ProcessLookupError):
         wait_gone(pid)
 

@@ -12,7 +12,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
     import socket
@@ -41,6 +41,8 @@ def run_through_agent(args: Sequence[str]) -> int | None:
     client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         client.connect(wire.socket_path(home))
+        if not wire.same_user(client):  # never hand another user this environment
+            raise OSError("the agent's socket belongs to another user")
     except OSError:
         client.close()
         return None
@@ -74,15 +76,14 @@ def _relay(client: socket.socket, args: list[str]) -> int | None:
         while True:
             kind, payload = wire.receive(client)
             if kind in (wire.STDOUT, wire.STDERR):
-                stream = sys.stdout if kind == wire.STDOUT else sys.stderr
-                stream.flush()
-                stream.buffer.write(payload)
-                stream.buffer.flush()
+                _write(sys.stdout if kind == wire.STDOUT else sys.stderr, payload)
                 printed = True
             elif kind == wire.EXIT:
                 return int(payload)
             else:  # DECLINE, or a frame this client does not know
                 return None
+    except _OwnStreamClosed:  # `| head` and the like: what a command alone would do
+        return 1
     except KeyboardInterrupt:
         sys.stderr.write("error: interrupted (the agent finishes the command on its own)\n")
         return EXIT_INTERRUPTED
@@ -91,6 +92,19 @@ def _relay(client: socket.socket, args: list[str]) -> int | None:
             return None
         sys.stderr.write("error: the workspace agent stopped in the middle of the command\n")
         return 1
+
+
+class _OwnStreamClosed(Exception):
+    """This process's stdout or stderr went away (a closed pipe)."""
+
+
+def _write(stream: TextIO, payload: bytes) -> None:
+    try:
+        stream.flush()
+        stream.buffer.write(payload)
+        stream.buffer.flush()
+    except OSError as exc:  # not the agent's fault: say nothing more on a closed stream
+        raise _OwnStreamClosed from exc
 
 
 def served_command(args: Sequence[str]) -> bool:

@@ -22,7 +22,6 @@ import os
 import selectors
 import signal
 import socket
-import struct
 import sys
 import threading
 import time
@@ -46,7 +45,6 @@ IDLE_S = 4 * 3600.0  # leave after this long without a command
 CHECK_EVERY_S = 1.0  # how often the socket, the workspace and signals are checked
 REQUEST_TIMEOUT_S = 10.0  # for a client to send its request
 MAX_WORKSPACES = 4  # open workspaces kept (one per store and actor the clients use)
-_PEERCRED = struct.Struct("3i")
 # Imported on the way by status and add (tables aside: pyarrow stays out of the agent's
 # memory until a table is added).
 WARM_MODULES = (
@@ -146,7 +144,7 @@ class Agent:
             return True  # the socket was removed: someone wants this agent gone
 
     def _handle(self, conn: socket.socket) -> None:
-        if not _same_user(conn):
+        if not wire.same_user(conn):
             return
         conn.settimeout(REQUEST_TIMEOUT_S)
         try:
@@ -158,9 +156,14 @@ class Agent:
                 self.stop()
                 wire.send_json(conn, wire.INFO, self.info())
             elif kind == wire.REQUEST:
-                self._serve(conn, json.loads(payload))
+                request = json.loads(payload)
+                if not _well_formed(request):
+                    raise ValueError("a request that is not one")
+                self._serve(conn, request)
         except (OSError, ValueError) as exc:
             log.warning("dropped a connection: %s", exc)
+        except Exception:  # serving goes on whatever one connection did
+            log.exception("a connection failed")
 
     def _serve(self, conn: socket.socket, request: dict[str, Any]) -> None:
         reason = self._decline_reason(request)
@@ -246,6 +249,18 @@ class Agent:
         gc.freeze()
 
 
+def _well_formed(request: Any) -> bool:
+    """Whether a decoded request has the fields of one, with their types."""
+    return (
+        isinstance(request, dict)
+        and isinstance(request.get("argv"), list)
+        and all(isinstance(arg, str) for arg in request["argv"])
+        and isinstance(request.get("cwd"), str)
+        and isinstance(request.get("env"), dict)
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in request["env"].items())
+    )
+
+
 def _render_once() -> None:
     """Print one line of markup into memory: rich imports what it renders with."""
     from rich.console import Console
@@ -276,7 +291,11 @@ def _really_close(workspace: Workspace) -> None:
 
 def _bind(path: str) -> socket.socket:
     """Listen on ``path``, replacing a stale socket; AgentRunning if one answers."""
-    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    folder = os.path.dirname(path)
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    refused = wire.private_folder(folder, shared_parent=not path.endswith(f"/{wire.SOCKET_NAME}"))
+    if refused is not None:
+        raise AgentRunning(f"the agent's socket cannot live there: {refused}")
     if os.path.exists(path):
         probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
@@ -297,27 +316,17 @@ def _bind(path: str) -> socket.socket:
     return listener
 
 
-def _same_user(conn: socket.socket) -> bool:
-    """Whether the peer runs as this user (the socket's mode says so too; belt and braces)."""
-    if not hasattr(socket, "SO_PEERCRED"):
-        return True
-    _pid, uid, _gid = _PEERCRED.unpack(
-        conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _PEERCRED.size)
-    )
-    return bool(uid == os.getuid())
-
-
 @contextmanager
 def _client_context(env: dict[str, str], cwd: str) -> Iterator[None]:
     """The client's environment and folder for the block, then the agent's again."""
     from shipyard.cli.state import options
 
     saved_env, saved_cwd = dict(os.environ), os.getcwd()
-    os.environ.clear()
-    os.environ.update(env)
-    os.chdir(cwd)
-    options.home = None
     try:
+        os.environ.clear()
+        os.environ.update(env)
+        os.chdir(cwd)
+        options.home = None
         yield
     finally:
         os.environ.clear()

@@ -32,6 +32,7 @@ DECLINE = b"d"  # payload: why (the client runs the command itself)
 INFO = b"i"  # payload: JSON about the agent
 
 _HEADER = struct.Struct(">cI")
+_PEERCRED = struct.Struct("3i")  # pid, uid, gid
 MAX_FRAME = 64 << 20
 
 
@@ -54,6 +55,32 @@ def socket_path(home: str) -> str:
     tag = hashlib.blake2b(os.fsencode(os.path.abspath(home)), digest_size=12).hexdigest()
     base = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
     return os.path.join(base, f"shipyard-{os.getuid()}", f"{tag}.sock")
+
+
+def same_user(sock: socket.socket) -> bool:
+    """Whether the process at the other end of ``sock`` runs as this user. Both sides
+    ask: the agent answers no one else, and a client tells no one else its environment
+    (a socket in a shared folder could be someone else's)."""
+    if not hasattr(socket, "SO_PEERCRED"):
+        return True  # not Linux: the socket's folder and mode are the only guard
+    raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _PEERCRED.size)
+    return bool(_PEERCRED.unpack(raw)[1] == os.getuid())
+
+
+def private_folder(folder: str, *, shared_parent: bool) -> str | None:
+    """Why a socket must not live in ``folder`` (None: it may): it must be a real folder
+    of this user's; under a folder every user writes to (``/tmp``), one that no one else
+    can write to either."""
+    import stat
+
+    info = os.lstat(folder)
+    if not stat.S_ISDIR(info.st_mode):
+        return f"{folder} is not a folder"
+    if info.st_uid != os.getuid():
+        return f"{folder} belongs to another user"
+    if shared_parent and info.st_mode & 0o077:
+        return f"{folder} is open to other users"
+    return None
 
 
 def send(sock: socket.socket, kind: bytes, payload: bytes = b"") -> None:

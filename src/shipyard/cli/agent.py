@@ -66,7 +66,10 @@ def status(as_json: JsonFlag = False) -> None:
     """Whether an agent serves this workspace, and what it keeps."""
     from shipyard.agent import control
 
-    info = control.ping(_home())
+    try:
+        info = control.ping(_home())
+    except control.AgentBusy as busy:
+        info = {"pid": busy.pid, "busy": True}
     document = {"running": info is not None, **(info or {})}
 
     def render() -> None:
@@ -79,6 +82,9 @@ def status(as_json: JsonFlag = False) -> None:
 
 
 def _show(headline: str, info: dict[str, Any]) -> None:
+    if info.get("busy"):
+        stdout.print(f"{headline}: pid {info['pid']}, busy with a command")
+        return
     stdout.print(
         f"{headline}: pid {info['pid']}, {info['served']} commands served, "
         f"{info['folders_watched']} folders watched, socket {info['socket']}"
