@@ -100,3 +100,9 @@ def test_a_constant_numeric_column_that_moves_drifts() -> None:
     found = verdicts(drift_report(ref, cur))
     assert found["v"] == ("numeric", "wasserstein", False)
     assert found["c"][2] is True
+
+
+def test_an_int_column_and_its_float_twin_do_not_drift() -> None:
+    ints = pd.DataFrame({"k": [1, 2, 3] * 100})
+    floats = pd.DataFrame({"k": [1.0, 2.0, 3.0] * 100 + [np.nan]})  # a gap makes it float
+    assert verdicts(drift_report(ints, floats)) == {"k": ("categorical", "chi2", False)}

@@ -43,6 +43,21 @@ def test_dataset_versions_of_a_workspace(
     assert set(by_column["band"]) == {"column", "kind", "test", "statistic", "threshold", "drifted"}
 
 
+def test_a_file_and_the_version_of_its_bytes_do_not_drift(
+    workspace: Any,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SHIPYARD_HOME", str(workspace.home))
+    table = frame(1).assign(when=pd.date_range("2026-01-01", periods=2000, freq="h"))
+    table.to_csv(tmp_path / "same.csv", index=False)
+    workspace.data.add("same", tmp_path / "same.csv")
+    code, doc, err = cli(capsys, "same@v1", str(tmp_path / "same.csv"))
+    assert code == 0, err
+    assert doc["drift_share"] == 0.0  # read alike: the timestamps too
+
+
 def test_files_need_no_workspace(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -62,9 +77,9 @@ def test_files_need_no_workspace(
         (
             lambda p: (p / "bad.csv").write_text("a,b\n1,2\n3,4,5\n"),
             ["bad.csv", "bad.csv"],
-            "cannot read 'bad.csv' as a table",
+            "bad.csv line 3: expected 2 columns",
         ),
-        (lambda p: (p / "x.json").write_text("{}"), ["x.json", "x.json"], "only CSV and Parquet"),
+        (lambda p: (p / "x.json").write_text("{}"), ["x.json", "x.json"], "file suffix must be one of"),
         (lambda p: (p / "d").mkdir(), ["d", "d"], "is a folder"),
         (lambda p: None, ["missing@v1", "missing@v1"], "workspace"),
     ],

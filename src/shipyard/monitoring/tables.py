@@ -1,4 +1,8 @@
-"""The tables drift compares: a CSV or Parquet file, or a dataset version by its ref."""
+"""The tables drift compares: a CSV or Parquet file, or a dataset version by its ref.
+
+Files are read as dataset versions are (:func:`shipyard.data.tabular.read_table`, with
+pyarrow), so the same bytes give the same column types on either side.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +15,6 @@ from shipyard.errors import ValidationError
 if TYPE_CHECKING:
     import pandas as pd
 
-CSV_SUFFIXES = (".csv", ".tsv", ".txt")
-PARQUET_SUFFIXES = (".parquet", ".pq")
-
 
 def read_table(source: str, load_ref: Callable[[str], pd.DataFrame]) -> pd.DataFrame:
     """``source`` as a DataFrame: an existing file is read, anything else is a dataset
@@ -23,15 +24,6 @@ def read_table(source: str, load_ref: Callable[[str], pd.DataFrame]) -> pd.DataF
         raise ValidationError(f"{source!r} is a folder: give a CSV or Parquet file, or a ref")
     if not path.is_file():
         return load_ref(source)
-    import pandas as pd
+    from shipyard.data.tabular import read_table as read_file
 
-    suffix = path.suffix.lower()
-    try:
-        if suffix in PARQUET_SUFFIXES:
-            return pd.read_parquet(path)
-        if suffix in CSV_SUFFIXES:
-            return pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",")
-    except (ValueError, OSError) as exc:  # ParserError is a ValueError
-        reason = " ".join(str(exc).split())
-        raise ValidationError(f"cannot read {source!r} as a table: {reason}") from exc
-    raise ValidationError(f"{source!r}: only CSV and Parquet files can be compared")
+    return read_file(path).to_pandas()
