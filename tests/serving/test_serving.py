@@ -25,16 +25,18 @@ def test_records_and_split_give_the_models_predictions(
 ) -> None:
     rows = credit[features].head(20)
     expected = model.predict(rows).tolist()
-    by_records = client.post("/predict", json={"inputs": records(rows)})
+    by_records = client.post("/predict?probabilities=true", json={"inputs": records(rows)})
     assert by_records.status_code == 200
     body = by_records.json()
     assert body["predictions"] == expected
     assert body["model"] == "credit-risk@v1"
     assert len(body["request_id"]) == 32
     assert all(math.isclose(sum(p), 1.0) for p in body["probabilities"])
+    assert np.allclose(body["probabilities"], model.predict_proba(rows))
     split = {"columns": features, "data": json.loads(rows.to_json(orient="values"))}
     by_split = client.post("/predict", json={"inputs": split}).json()
     assert by_split["predictions"] == expected
+    assert "probabilities" not in by_split  # asked for only: it is a second model call
     assert by_split["request_id"] != body["request_id"]
 
 
@@ -67,7 +69,10 @@ def test_the_v2_protocol(
         }
         for c in features
     ]
-    answer = client.post("/v2/models/credit-risk/infer", json={"id": "r-1", "inputs": tensors})
+    asked = [{"name": "predictions"}, {"name": "probabilities"}]
+    answer = client.post(
+        "/v2/models/credit-risk/infer", json={"id": "r-1", "inputs": tensors, "outputs": asked}
+    )
     assert answer.status_code == 200, answer.text
     body = answer.json()
     assert (body["model_name"], body["model_version"], body["id"]) == ("credit-risk", "1", "r-1")
@@ -107,6 +112,7 @@ def error_of(answer: httpx.Response) -> dict[str, Any]:
     ("body", "status", "code", "words"),
     [
         (b"{not json", 400, "malformed_json", "not valid JSON"),
+        (b"[" * 100_000, 400, "malformed_json", "nests too deeply"),
         (b"[1, 2]", 422, "validation_error", '"inputs"'),
         (b'{"inputs": []}', 422, "validation_error", "non-empty"),
         (b'{"inputs": {"columns": ["a"], "data": [[1, 2]]}}', 422, "validation_error", "1 values"),
@@ -166,6 +172,14 @@ def test_limits(model: LoadedModel, credit: pd.DataFrame, features: list[str]) -
 def test_predictions_are_plain_json(
     client: httpx.Client, credit: pd.DataFrame, features: list[str]
 ) -> None:
-    body = client.post("/predict", json={"inputs": records(credit[features].head(2))}).json()
+    rows = {"inputs": records(credit[features].head(2))}
+    body = client.post("/predict?probabilities=1", json=rows).json()
     assert all(isinstance(p, int) for p in body["predictions"])
     assert np.asarray(body["probabilities"]).shape == (2, 2)
+
+
+def test_values_json_cannot_spell_become_null() -> None:
+    from shipyard.serving.payload import to_list
+
+    assert to_list(np.array([1.5, np.nan, np.inf])) == [1.5, None, None]
+    assert to_list(np.array([[0.25, 0.75]])) == [[0.25, 0.75]]

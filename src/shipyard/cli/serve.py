@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 import typer
@@ -40,7 +41,11 @@ def serve(
     )
     model = load(settings)  # a bad ref or a refused format fails here, in one line
     note(f"serving {model.ref} on http://{host}:{port} (POST /predict; Ctrl-C stops)")
-    run_server(settings, model, host, port, workers)
+    if workers > 1:  # every worker loads the version found now, not the alias again
+        settings = replace(settings, ref=model.ref)
+        run_server(settings, None, host, port, workers)
+    else:
+        run_server(settings, model, host, port, workers)
 
 
 def register(app: typer.Typer) -> None:

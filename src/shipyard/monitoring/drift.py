@@ -164,9 +164,8 @@ def _count_tables(ref: pd.Series, cur: pd.Series) -> tuple[np.ndarray, np.ndarra
     """Counts of every value seen in either sample, in one order (numbers compared as
     numbers: 1 in an int column is 1.0 in a float one)."""
     numeric = all(s.dtype.kind in "iufb" for s in (ref, cur))
-    as_keys = (lambda s: s.astype(float)) if numeric else (lambda s: s.astype(str))
-    ref_counts = as_keys(ref).value_counts()
-    cur_counts = as_keys(cur).value_counts()
+    ref_counts = ref.astype(float if numeric else str).value_counts()
+    cur_counts = cur.astype(float if numeric else str).value_counts()
     values = sorted(set(ref_counts.index) | set(cur_counts.index), key=str)
     return (
         ref_counts.reindex(values, fill_value=0).to_numpy(dtype=float),

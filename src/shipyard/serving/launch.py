@@ -49,11 +49,16 @@ def build_app(model: LoadedModel, options: ServeOptions) -> Starlette:
     return server.app()
 
 
-def serve(options: ServeOptions, model: LoadedModel, host: str, port: int, workers: int) -> None:
-    """Serve until interrupted (``model`` is already loaded, for a one-process server)."""
+def serve(
+    options: ServeOptions, model: LoadedModel | None, host: str, port: int, workers: int
+) -> None:
+    """Serve until interrupted: ``model``, loaded already, in this process; or, with
+    several ``workers``, each worker loads ``options.ref`` (give it as ``NAME@vN``)."""
     import uvicorn
 
     if workers <= 1:
+        if model is None:
+            model = load(options)
         uvicorn.run(build_app(model, options), host=host, port=port, log_level="warning")
         return
     os.environ.update(

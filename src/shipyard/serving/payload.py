@@ -40,6 +40,8 @@ def parse_json(body: bytes) -> Any:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(400, "malformed_json", f"the body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:  # thousands of nested brackets
+        raise BadRequest(400, "malformed_json", "the body nests too deeply") from exc
 
 
 def _shape_error(message: str) -> BadRequest:
@@ -93,8 +95,13 @@ def v2_frame(document: Any) -> pd.DataFrame:
 
 
 def to_list(values: Any) -> list[Any]:
-    """Model output as plain JSON values."""
+    """Model output as plain JSON values (a NaN or an infinity, which JSON cannot
+    spell, as null)."""
     array = np.asarray(values)
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        spelled = array.astype(object)
+        spelled[~np.isfinite(array)] = None
+        return spelled.tolist()  # type: ignore[no-any-return]
     return array.tolist()  # type: ignore[no-any-return]
 
 
@@ -105,5 +112,14 @@ def v2_output(name: str, values: Any) -> dict[str, Any]:
         "name": name,
         "shape": list(array.shape),
         "datatype": V2_DATATYPES.get(array.dtype.kind, "BYTES"),
-        "data": array.reshape(-1).tolist(),
+        "data": to_list(array.reshape(-1)),
     }
+
+
+def v2_wants(document: dict[str, Any], name: str) -> bool:
+    """Whether a v2 request asks for the output ``name`` (no ``outputs``: predictions
+    only, as the protocol lets a server choose)."""
+    asked = document.get("outputs")
+    if not isinstance(asked, list):
+        return name == "predictions"
+    return any(isinstance(o, dict) and o.get("name") == name for o in asked)
