@@ -279,7 +279,7 @@ def test_building_checks_the_calls(write_module: Callable[..., Path]) -> None:
         module.branching.build()
     with pytest.raises(ValidationError, match="cannot be unpacked"):
         module.unpacking.build()
-    with pytest.raises(TypeError):
+    with pytest.raises(ValidationError, match="step 'one' is called wrongly"):
         module.wrong_call.build()
     with pytest.raises(ValidationError, match="calls no step"):
         module.empty.build()
@@ -334,7 +334,7 @@ def test_caching_the_same_call_twice_keeps_the_last(ws: Workspace) -> None:
     from shipyard.storage.sql.step_cache import CachedOutput, SqlStepCache
 
     store = SqlStepCache()
-    first = CachedOutput("k" * 64, "fit", "a" * 64, "json", 3, "r1", "2026-01-01T00:00:00Z")
+    first = CachedOutput("k" * 64, "fit", "a" * 64, "json", 3, "r1", "2026-01-01T00:00:00Z", "ada")
     db = ws._platform.db
     for entry in (first, first._replace(run_id="r2")):  # as two runs finishing at once
         with db.write() as conn:
@@ -342,3 +342,110 @@ def test_caching_the_same_call_twice_keeps_the_last(ws: Workspace) -> None:
     with db.read() as conn:
         assert store.get(conn, "k" * 64) == first._replace(run_id="r2")
         assert store.get(conn, "x" * 64) is None
+
+
+def test_another_actors_pickles_are_never_read(
+    ws: Workspace, write_module: Callable[..., Path]
+) -> None:
+    from shipyard import config
+    from shipyard.platform import open_platform
+
+    write_module(
+        "flow_actors",
+        """
+        import shipyard as sy
+
+        @sy.step
+        def plain() -> int:
+            return 7
+
+        @sy.step
+        def pickled(k: int) -> tuple:
+            return (k, k)
+
+        @sy.pipeline
+        def mixed():
+            pickled(plain())
+        """,
+    )
+    module = importlib.import_module("flow_actors")
+    ws.pipelines.run(module.mixed)
+    assert set(statuses(ws.pipelines.run(module.mixed)).values()) == {"cached"}
+    other = open_platform(config.resolve(ws.home), actor="someone-else")
+    try:
+        theirs = other.pipelines.run(module.mixed)
+    finally:
+        other.close()
+    assert statuses(theirs) == {"plain": "cached", "pickled": "succeeded"}
+
+
+def test_an_output_that_cannot_be_stored_fails_its_step(
+    ws: Workspace, write_module: Callable[..., Path]
+) -> None:
+    write_module(
+        "flow_unstorable",
+        """
+        import threading
+        import shipyard as sy
+
+        @sy.step
+        def lock():
+            return threading.Lock()
+
+        @sy.step
+        def use(value) -> int:
+            return 1
+
+        @sy.pipeline
+        def locked():
+            use(lock())
+        """,
+    )
+    module = importlib.import_module("flow_unstorable")
+    result = ws.pipelines.run(module.locked)
+    assert result.status == "failed"
+    assert statuses(result) == {"lock": "failed", "use": "skipped"}
+    assert "its output cannot be stored: TypeError" in str(result.error)
+
+
+def test_a_pipeline_file_never_replaces_a_loaded_module(tmp_path: Path) -> None:
+    import json
+    import sys
+
+    path = tmp_path / "json.py"
+    path.write_text(
+        "import shipyard as sy\n\n@sy.step\ndef one() -> int:\n    return 1\n\n"
+        "@sy.pipeline\ndef flow():\n    one()\n"
+    )
+    found = load_pipeline(f"{path}:flow")
+    assert found.name == "flow"
+    assert sys.modules["json"] is json
+    broken = tmp_path / "broken.py"
+    broken.write_text("raise RuntimeError('no')\n")
+    with pytest.raises(ValidationError, match="RuntimeError: no"):
+        load_pipeline(f"{broken}:flow")
+    assert "broken" not in sys.modules
+
+
+def test_a_step_logs_to_the_pipelines_run(
+    ws: Workspace, write_module: Callable[..., Path]
+) -> None:
+    write_module(
+        "flow_logging",
+        """
+        import shipyard as sy
+        from shipyard.tracking.active import current_run
+
+        @sy.step
+        def measured() -> float:
+            current_run().log_metric("quality", 0.93)
+            return 0.93
+
+        @sy.pipeline
+        def logged():
+            measured()
+        """,
+    )
+    module = importlib.import_module("flow_logging")
+    result = ws.pipelines.run(module.logged)
+    assert ws.runs.get(result.run_id).metrics["quality"] == 0.93

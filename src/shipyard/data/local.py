@@ -5,6 +5,7 @@ reader that does without SQLAlchemy (:mod:`shipyard.data.quick_status`).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,13 +58,15 @@ def read_manifest(blobs: ContentStore, digest: str) -> Manifest:
 
 def remember_manifest(digest: str, manifest: Manifest) -> None:
     """Keep ``manifest``, just stored under ``digest``, for :func:`read_manifest`."""
-    _recent.pop(digest, None)
-    if len(_recent) >= _RECENT_MANIFESTS:
-        del _recent[next(iter(_recent))]
-    _recent[digest] = manifest
+    with _recent_lock:  # a server's threads share it
+        _recent.pop(digest, None)
+        while len(_recent) >= _RECENT_MANIFESTS:
+            del _recent[next(iter(_recent))]
+        _recent[digest] = manifest
 
 
 _recent: dict[str, Manifest] = {}
+_recent_lock = threading.Lock()
 
 
 def local_status(

@@ -107,7 +107,10 @@ class Step:
         graph = _tracing.get()
         if graph is None:
             return self.fn(*args, **kwargs)
-        inspect.signature(self.fn).bind(*args, **kwargs)  # a wrong call fails while building
+        try:  # a wrong call fails while the graph is built, naming the step
+            inspect.signature(self.fn).bind(*args, **kwargs)
+        except TypeError as exc:
+            raise ValidationError(f"step {self.name!r} is called wrongly: {exc}") from exc
         return graph.add(self, args, kwargs)
 
     def __repr__(self) -> str:

@@ -52,13 +52,27 @@ def _import(name: str) -> ModuleType:
 def _import_file(path: Path) -> ModuleType:
     if not path.is_file():
         raise NotFound(f"no such file: {str(path)!r}")
-    spec = importlib.util.spec_from_file_location(path.stem, path)
+    name = _free_module_name(path)
+    spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise ValidationError(f"cannot import {str(path)!r} as a Python module")
     module = importlib.util.module_from_spec(spec)
-    sys.modules[path.stem] = module  # steps pickled for a Dask cluster find their module
-    spec.loader.exec_module(module)
+    sys.modules[name] = module  # steps pickled for a Dask cluster find their module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
     return module
+
+
+def _free_module_name(path: Path) -> str:
+    """The file's stem, unless a module of that name from elsewhere is loaded already
+    (a ``json.py`` must not replace the standard library's)."""
+    loaded = sys.modules.get(path.stem)
+    if loaded is None or getattr(loaded, "__file__", None) == str(path):
+        return path.stem
+    return f"shipyard_pipeline_{path.stem}"
 
 
 def parse_params(pipeline: Pipeline, pairs: list[str]) -> dict[str, Any]:

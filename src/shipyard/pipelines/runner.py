@@ -22,6 +22,7 @@ from shipyard.pipelines.keys import cache_key
 
 if TYPE_CHECKING:
     from shipyard.platform import Platform
+    from shipyard.storage.sql.step_cache import CachedOutput
 
 SUCCEEDED, CACHED, FAILED, SKIPPED = "succeeded", "cached", "failed", "skipped"
 
@@ -148,7 +149,7 @@ class _Run:
             if node.step.cache:
                 with self.platform.db.read() as conn:
                     hit = store.get(conn, key)
-            if hit is not None and self.platform.blobs.exists(hit.digest):
+            if hit is not None and self._reusable(hit):
                 self.digests[node.index], self.formats[node.index] = hit.digest, hit.format
                 self.reports[node.index] = StepReport(
                     node.name, CACHED, output=hit.digest, format=hit.format
@@ -156,6 +157,14 @@ class _Run:
             else:
                 misses.append((node, key))
         return misses
+
+    def _reusable(self, hit: CachedOutput) -> bool:
+        """Whether a cached output may stand in for a run: still stored, and, if it is
+        pickled (which runs code when read), stored by this same actor: on a shared
+        store nobody else's pickle is ever read."""
+        if hit.format == "pickle" and hit.created_by != self.platform.actor:
+            return False
+        return self.platform.blobs.exists(hit.digest)
 
     def _run_misses(self, misses: list[tuple[Node, str]], run_id: str) -> None:
         calls = [self._call(node) for node, _ in misses]
@@ -169,7 +178,12 @@ class _Run:
         if outcome.error is not None:
             report.status, report.error = FAILED, outcome.error
             return
-        kind, data = codec.encode(outcome.value)
+        try:
+            kind, data = codec.encode(outcome.value)
+        except Exception as exc:  # noqa: BLE001 - the step's output, not shipyard, failed
+            report.status = FAILED
+            report.error = f"its output cannot be stored: {type(exc).__name__}: {exc}"
+            return
         digest = self.platform.blobs.put_bytes(data).digest
         self.digests[node.index], self.formats[node.index] = digest, kind
         self.values[node.index] = outcome.value
@@ -183,7 +197,9 @@ class _Run:
         from shipyard.governance.audit import utc_now
         from shipyard.storage.sql.step_cache import CachedOutput, SqlStepCache
 
-        entry = CachedOutput(key, node.step.name, digest, kind, size, run_id, utc_now())
+        entry = CachedOutput(
+            key, node.step.name, digest, kind, size, run_id, utc_now(), self.platform.actor
+        )
         with self.platform.db.write() as conn:
             SqlStepCache().put(conn, entry)
 

@@ -18,6 +18,7 @@ step_cache_table = Table(
     Column("size", BigInteger, nullable=False),
     Column("run_id", String(32), nullable=False),
     Column("created_at", String(40), nullable=False),
+    Column("created_by", String(200), nullable=False),
 )
 
 
@@ -31,6 +32,7 @@ class CachedOutput(NamedTuple):
     size: int
     run_id: str
     created_at: str
+    created_by: str  # the actor whose run stored it (pickles are reused by them alone)
 
 
 class SqlStepCache:

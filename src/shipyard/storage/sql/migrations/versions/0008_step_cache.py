@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column("size", sa.BigInteger, nullable=False),
         sa.Column("run_id", sa.String(32), nullable=False),
         sa.Column("created_at", sa.String(40), nullable=False),
+        sa.Column("created_by", sa.String(200), nullable=False),
         sa.PrimaryKeyConstraint("key", name="pk_step_cache"),
     )
 
