@@ -79,7 +79,11 @@ def test_files_need_no_workspace(
             ["bad.csv", "bad.csv"],
             "bad.csv line 3: expected 2 columns",
         ),
-        (lambda p: (p / "x.json").write_text("{}"), ["x.json", "x.json"], "file suffix must be one of"),
+        (
+            lambda p: (p / "x.json").write_text("{}"),
+            ["x.json", "x.json"],
+            "file suffix must be one of",
+        ),
         (lambda p: (p / "d").mkdir(), ["d", "d"], "is a folder"),
         (lambda p: None, ["missing@v1", "missing@v1"], "workspace"),
     ],
