@@ -427,9 +427,7 @@ def test_a_pipeline_file_never_replaces_a_loaded_module(tmp_path: Path) -> None:
     assert "broken" not in sys.modules
 
 
-def test_a_step_logs_to_the_pipelines_run(
-    ws: Workspace, write_module: Callable[..., Path]
-) -> None:
+def test_a_step_logs_to_the_pipelines_run(ws: Workspace, write_module: Callable[..., Path]) -> None:
     write_module(
         "flow_logging",
         """
