@@ -80,3 +80,32 @@ def test_a_busy_agent_is_not_taken_for_a_gone_one(
         info, started = control.start(home, idle_s=60)
         assert (info, started) == ({"pid": 4321, "busy": True}, False)  # no second agent
     assert control.ping(home) is None  # nobody listens any more
+
+
+def test_the_client_finds_the_workspace_config_finds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shipyard import config
+    from shipyard.workspace import init_workspace
+
+    project = tmp_path / "project"
+    init_workspace(project)
+    (project / "data" / "deep").mkdir(parents=True)
+    monkeypatch.delenv("SHIPYARD_HOME", raising=False)
+    cases: list[tuple[list[str], str | None, Path]] = [
+        ([], None, project / "data" / "deep"),  # the nearest .shipyard/ upwards
+        (["--home", str(project)], None, tmp_path),  # a project folder
+        ([f"--home={project / '.shipyard'}"], None, tmp_path),  # the .shipyard/ folder
+        ([], str(project), tmp_path),  # SHIPYARD_HOME
+    ]
+    for args, env_home, cwd in cases:
+        monkeypatch.chdir(cwd)
+        if env_home:
+            monkeypatch.setenv("SHIPYARD_HOME", env_home)
+        home_value = args[0].split("=", 1)[1] if args and "=" in args[0] else None
+        named = args[1] if len(args) > 1 else home_value
+        expected = config.resolve(named).home
+        assert client._home([*args, "data", "status"]) == str(expected)
+        monkeypatch.delenv("SHIPYARD_HOME", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert client._home(["data", "status"]) is None  # no workspace: no agent to ask
