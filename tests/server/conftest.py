@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
-from live_server import LiveServer
 
+from live_server import LiveServer
 from shipyard import config
 from shipyard.platform import open_platform
 from shipyard.server.app import create_app

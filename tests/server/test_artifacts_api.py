@@ -8,9 +8,9 @@ from typing import Any
 
 import httpx
 import pytest
-from live_server import LiveServer
 
 import shipyard
+from live_server import LiveServer
 from shipyard.errors import IntegrityError
 from shipyard.server.app import create_app
 

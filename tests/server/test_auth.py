@@ -7,8 +7,8 @@ from typing import Any
 
 import httpx
 import pytest
-from live_server import LiveServer
 
+from live_server import LiveServer
 from shipyard.server.app import create_app
 
 PUBLIC = {("get", "/api/v1/health")}

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from live_server import LiveServer
 
 import shipyard
+from live_server import LiveServer
 from shipyard.cli.main import main
 from shipyard.errors import Conflict, NotFound, Unauthenticated
 from shipyard.server.app import create_app

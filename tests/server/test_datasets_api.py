@@ -12,11 +12,11 @@ import blake3
 import httpx
 import pandas as pd
 import pytest
-from live_server import LiveServer
 
 import shipyard
 import shipyard.data.local
 import shipyard.server.blobs
+from live_server import LiveServer
 from shipyard.cli.main import main
 from shipyard.data.ingest import PACK_MIN_FILES
 from shipyard.data.rules import load_rules

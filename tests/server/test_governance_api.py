@@ -9,9 +9,9 @@ from typing import Any
 
 import blake3
 import pytest
-from live_server import LiveServer
 
 import shipyard
+from live_server import LiveServer
 from shipyard.cli.main import main
 from shipyard.errors import ConfigError, NotFound, PermissionDenied, ValidationError
 from shipyard.server.app import create_app

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from live_server import LiveServer
 
 import shipyard
+from live_server import LiveServer
 from shipyard.data.manifest import Manifest
 from shipyard.errors import IntegrityError, PermissionDenied, PromotionRefused, ValidationError
 from shipyard.examples.credit import make_credit_table
