@@ -29,11 +29,13 @@ def test_quickstart_reports_its_steps(tmp_path: Path, capsys: pytest.CaptureFixt
         "evaluate with fairness",
         "promote through the policy",
         "write the model card",
+        "serve the champion and watch its traffic",
         "retrain with a pipeline",
         "verify audit trail",
     ]
     assert all(step["ok"] and step["detail"] for step in report["steps"])
     assert "run again: 4 of 4 cached" in report["steps"][-2]["detail"]
+    assert "2,000 predictions logged as credit-risk-predictions@v1" in report["steps"][-3]["detail"]
     assert report["models"] == ["credit-risk@v1", "credit-risk@v2", "credit-risk@v3"]
     assert report["ui_url"] is None
     table = pd.read_csv(tmp_path / "qs" / "data" / "credit.csv")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pandas as pd
@@ -51,11 +50,7 @@ def model(served_home: Path) -> LoadedModel:
         return ws.models.load("credit-risk@champion")
 
 
-def live(server: ModelServer) -> Any:
-    return LiveServer(server.app())
-
-
 @pytest.fixture
 def client(model: LoadedModel) -> Iterator[httpx.Client]:
-    with live(ModelServer(model)) as url, httpx.Client(base_url=url) as http:
+    with LiveServer(ModelServer(model).app()) as url, httpx.Client(base_url=url) as http:
         yield http

@@ -78,3 +78,18 @@ def test_an_unknown_model_is_one_line(served_home: Path) -> None:
     assert result.returncode == 1
     assert result.stderr.startswith("error:")
     assert result.stderr.count("\n") == 1
+
+
+def test_serve_logs_predictions_until_it_stops(
+    served_home: Path, credit: pd.DataFrame, features: list[str]
+) -> None:
+    rows = json.loads(credit[features].head(3).to_json(orient="records"))
+    args = ("--log-predictions", "--log-every-rows", "1000")
+    with serving(served_home, *args) as url:
+        for _ in range(2):
+            assert httpx.post(f"{url}/predict", json={"inputs": rows}, timeout=10).is_success
+    from shipyard.workspace import open_local
+
+    with open_local(served_home) as ws:  # the server wrote its log as it stopped
+        window = ws.data.load("credit-risk-predictions@latest")
+    assert len(window) == 6

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import live
+from live_server import LiveServer
 from shipyard.registry.loaded import LoadedModel
 from shipyard.serving.app import ModelServer
 
@@ -152,7 +152,7 @@ def test_routes_and_methods(client: httpx.Client) -> None:
 
 def test_limits(model: LoadedModel, credit: pd.DataFrame, features: list[str]) -> None:
     small = ModelServer(model, max_body_bytes=1024)
-    with live(small) as url, httpx.Client(base_url=url) as http:
+    with LiveServer(small.app()) as url, httpx.Client(base_url=url) as http:
         big = {"inputs": records(credit[features].head(50))}
         answer = http.post("/predict", json=big)
         assert answer.status_code == 413
@@ -161,7 +161,7 @@ def test_limits(model: LoadedModel, credit: pd.DataFrame, features: list[str]) -
         assert streamed.status_code == 413  # no content-length: counted as it arrives
     full = ModelServer(model, max_inflight=1)
     full.inflight = 1  # as if one request were being answered
-    with live(full) as url, httpx.Client(base_url=url) as http:
+    with LiveServer(full.app()) as url, httpx.Client(base_url=url) as http:
         answer = http.post("/predict", json={"inputs": records(credit[features].head(1))})
         assert answer.status_code == 503
         assert answer.headers["retry-after"] == "1"

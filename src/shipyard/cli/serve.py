@@ -27,6 +27,19 @@ def serve(
     max_inflight: Annotated[
         int, typer.Option("--max-inflight", min=1, help="Past this many at once: 503.")
     ] = 64,
+    log_predictions: Annotated[
+        bool,
+        typer.Option(
+            "--log-predictions",
+            help="Keep what was asked and answered as versions of NAME-predictions.",
+        ),
+    ] = False,
+    log_every_rows: Annotated[
+        int, typer.Option("--log-every-rows", min=1, help="A log version per this many rows.")
+    ] = 10_000,
+    log_every_seconds: Annotated[
+        float, typer.Option("--log-every-seconds", help="... or per this many seconds.")
+    ] = 60.0,
 ) -> None:
     """Serve REF: POST /predict, the v2 inference protocol, health checks and /metrics."""
     from shipyard.serving.launch import ServeOptions, load
@@ -40,6 +53,13 @@ def serve(
         max_inflight=max_inflight,
     )
     model = load(settings)  # a bad ref or a refused format fails here, in one line
+    if log_predictions:
+        settings = replace(
+            settings,
+            log_dataset=f"{model.version.name}-predictions",
+            log_every_rows=log_every_rows,
+            log_every_seconds=log_every_seconds,
+        )
     note(f"serving {model.ref} on http://{host}:{port} (POST /predict; Ctrl-C stops)")
     if workers > 1:  # every worker loads the version found now, not the alias again
         settings = replace(settings, ref=model.ref)

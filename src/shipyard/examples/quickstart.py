@@ -129,6 +129,10 @@ def _stages(run: _Runner, root: Path, rows: int) -> None:
                 f"a model; best test AUC {best.auc:.3f} (C={best.C:g}, {best.model.ref})"
             )
         _promotion_stages(run, ws, best.model, holdout, root)
+        with run.step("serve the champion and watch its traffic") as detail:
+            from shipyard.examples.serving import serve_and_watch
+
+            detail.append(serve_and_watch(ws, first, second))
         with run.step("retrain with a pipeline") as detail:
             detail.append(_retrain(ws, best.C))
         with run.step("verify audit trail") as detail:

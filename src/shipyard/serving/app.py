@@ -16,7 +16,8 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from shipyard.registry.loaded import LoadedModel
+    from shipyard.serving.logbook import PredictionLog
 
 log = logging.getLogger("shipyard.serving")
 
@@ -71,8 +73,10 @@ class ModelServer:
         *,
         max_body_bytes: int = MAX_BODY_BYTES,
         max_inflight: int = MAX_INFLIGHT,
+        log: PredictionLog | None = None,
     ) -> None:
         self.model = model
+        self.log = log
         self.name = model.version.name
         self.max_body_bytes = max_body_bytes
         self.max_inflight = max_inflight
@@ -94,7 +98,18 @@ class ModelServer:
                 "/v2/models/{name}/infer", self._guarded("infer", self.v2_infer), methods=["POST"]
             ),
         ]
-        return Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_allowed})
+        return Starlette(
+            routes=routes,
+            exception_handlers={404: _not_found, 405: _not_allowed},
+            lifespan=self._lifespan,
+        )
+
+    @asynccontextmanager
+    async def _lifespan(self, _: Starlette) -> AsyncIterator[None]:
+        """On shutdown, the prediction log writes what it still holds."""
+        yield
+        if self.log is not None:
+            await run_in_threadpool(self.log.close)
 
     def _guarded(self, endpoint: str, handler: Handler) -> Handler:
         """``handler`` behind the in-flight limit, timed and counted, errors as JSON."""
@@ -141,31 +156,40 @@ class ModelServer:
         return BadRequest(413, "too_large", f"the body is over the limit of {limit} bytes")
 
     async def _predict(
-        self, frame: pd.DataFrame, *, predictions: bool = True, probabilities: bool = False
+        self,
+        frame: pd.DataFrame,
+        request_id: str,
+        *,
+        predictions: bool = True,
+        probabilities: bool = False,
     ) -> tuple[Any, Any]:
         if probabilities and not self._proba:
             raise BadRequest(422, "validation_error", f"{self.model.ref} gives no probabilities")
+        asked = (frame, request_id, predictions, probabilities)
         if len(frame) >= THREAD_ROWS:
-            return await run_in_threadpool(self._predict_now, frame, predictions, probabilities)
-        return self._predict_now(frame, predictions, probabilities)
+            return await run_in_threadpool(self._predict_now, *asked)
+        return self._predict_now(*asked)
 
     def _predict_now(
-        self, frame: pd.DataFrame, predictions: bool, probabilities: bool
+        self, frame: pd.DataFrame, request_id: str, predictions: bool, probabilities: bool
     ) -> tuple[Any, Any]:
-        labels = self.model.predict(frame) if predictions else None
+        labels = self.model.predict(frame) if predictions or self.log else None
         scores = self.model.predict_proba(frame) if probabilities else None
         self.telemetry.rows(len(frame))
-        return labels, scores
+        if self.log is not None:
+            self.log.record(frame, labels, request_id)
+        return (labels if predictions else None), scores
 
     async def predict(self, request: Request) -> Response:
         """``POST /predict`` (``?probabilities=true``: a classifier's too)."""
         wanted = request.query_params.get("probabilities", "").lower() in ("1", "true", "yes")
         frame = predict_frame(await self._body(request))
-        predictions, probabilities = await self._predict(frame, probabilities=wanted)
+        request_id = uuid.uuid4().hex
+        predictions, probabilities = await self._predict(frame, request_id, probabilities=wanted)
         document = {
             "predictions": to_list(predictions),
             "model": self.model.ref,
-            "request_id": uuid.uuid4().hex,
+            "request_id": request_id,
         }
         if probabilities is not None:
             document["probabilities"] = to_list(probabilities)
@@ -176,8 +200,11 @@ class ModelServer:
         self._require_name(request)
         document = await self._body(request)
         frame = v2_frame(document)
+        given = document.get("id")
+        request_id = given if isinstance(given, str) and given else uuid.uuid4().hex
         predictions, probabilities = await self._predict(
             frame,
+            request_id,
             predictions=v2_wants(document, "predictions"),
             probabilities=v2_wants(document, "probabilities"),
         )
@@ -186,12 +213,11 @@ class ModelServer:
             for name, values in (("predictions", predictions), ("probabilities", probabilities))
             if values is not None
         ]
-        request_id = document.get("id") if isinstance(document.get("id"), str) else None
         return JSONResponse(
             {
                 "model_name": self.name,
                 "model_version": str(self.model.version.version),
-                "id": request_id or uuid.uuid4().hex,
+                "id": request_id,
                 "outputs": outputs,
             }
         )

@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shipyard.serving.app import MAX_BODY_BYTES, MAX_INFLIGHT, ModelServer
+from shipyard.serving.logbook import EVERY_ROWS, EVERY_SECONDS, PredictionLog
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
     from shipyard.registry.loaded import LoadedModel
 
-_ENV = "SHIPYARD_SERVE_"  # + REF, HOME, TRUST, MAX_BODY, MAX_INFLIGHT (workers only)
+_ENV = "SHIPYARD_SERVE_"  # + REF, HOME, TRUST, MAX_BODY, MAX_INFLIGHT, LOG... (workers only)
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,9 @@ class ServeOptions:
     trust: bool = False
     max_body_bytes: int = MAX_BODY_BYTES
     max_inflight: int = MAX_INFLIGHT
+    log_dataset: str | None = None  # write the prediction log as versions of this dataset
+    log_every_rows: int = EVERY_ROWS
+    log_every_seconds: float = EVERY_SECONDS
 
 
 def load(options: ServeOptions) -> LoadedModel:
@@ -43,8 +47,19 @@ def load(options: ServeOptions) -> LoadedModel:
 
 def build_app(model: LoadedModel, options: ServeOptions) -> Starlette:
     """The app serving ``model`` with the limits of ``options``."""
+    log = None
+    if options.log_dataset:
+        log = PredictionLog(
+            options.home,
+            options.log_dataset,
+            every_rows=options.log_every_rows,
+            every_seconds=options.log_every_seconds,
+        )
     server = ModelServer(
-        model, max_body_bytes=options.max_body_bytes, max_inflight=options.max_inflight
+        model,
+        max_body_bytes=options.max_body_bytes,
+        max_inflight=options.max_inflight,
+        log=log,
     )
     return server.app()
 
@@ -68,6 +83,9 @@ def serve(
             f"{_ENV}TRUST": "1" if options.trust else "",
             f"{_ENV}MAX_BODY": str(options.max_body_bytes),
             f"{_ENV}MAX_INFLIGHT": str(options.max_inflight),
+            f"{_ENV}LOG": options.log_dataset or "",
+            f"{_ENV}LOG_ROWS": str(options.log_every_rows),
+            f"{_ENV}LOG_SECONDS": str(options.log_every_seconds),
         }
     )
     uvicorn.run(
@@ -88,5 +106,8 @@ def app_from_env() -> Starlette:
         trust=bool(os.environ.get(f"{_ENV}TRUST")),
         max_body_bytes=int(os.environ.get(f"{_ENV}MAX_BODY", MAX_BODY_BYTES)),
         max_inflight=int(os.environ.get(f"{_ENV}MAX_INFLIGHT", MAX_INFLIGHT)),
+        log_dataset=os.environ.get(f"{_ENV}LOG") or None,
+        log_every_rows=int(os.environ.get(f"{_ENV}LOG_ROWS", EVERY_ROWS)),
+        log_every_seconds=float(os.environ.get(f"{_ENV}LOG_SECONDS", EVERY_SECONDS)),
     )
     return build_app(load(options), options)
