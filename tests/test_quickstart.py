@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -131,3 +132,50 @@ def test_later_snapshot_has_drifted() -> None:
     may, june = make_credit_table(5_000, snapshot=1), make_credit_table(5_000, snapshot=2)
     assert june["income"].median() < may["income"].median()
     assert june[TARGET].mean() > may[TARGET].mean()
+
+
+def test_quickstart_then_serves_the_ui(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    import httpx
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPYARD_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "shipyard", "quickstart", "--dir", str(tmp_path / "qs"), "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert process.stdout is not None
+        text = ""
+        while True:  # the report comes first, then the server blocks
+            line = process.stdout.readline()
+            assert line, f"no report: {process.stderr.read() if process.stderr else ''}"
+            text += line
+            if line.startswith("}"):
+                break
+        report = json.loads(text)
+        assert report["ok"] is True
+        url = report["ui_url"]
+        assert url.startswith("http://127.0.0.1:")
+        for _ in range(100):
+            try:
+                page = httpx.get(url, timeout=2)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert page.status_code == 200
+        assert "credit-risk@v3" in page.text
+        assert httpx.get(f"{url}api/v1/health").json()["status"] == "ok"
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        finally:
+            process.kill()
+    assert process.returncode == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -34,6 +35,10 @@ def quickstart(
     no_serve: Annotated[
         bool, typer.Option("--no-serve", help="Stop after the lifecycle; do not serve the UI.")
     ] = False,
+    port: Annotated[
+        int | None,
+        typer.Option("--port", min=1, max=65535, help="Port of the UI (default: a free one)."),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Run the whole lifecycle on generated credit-risk data and report each step."""
@@ -45,13 +50,43 @@ def quickstart(
         (note if as_json else stdout.print)(line)
 
     report = run_quickstart(directory, on_step=show)
-    if not no_serve and report.ok:
-        note(
-            "Nothing to serve yet: the UI arrives with the server; pass --no-serve to silence this."
-        )
+    serving = not no_serve and report.ok
+    if serving:
+        report.ui_url = f"http://127.0.0.1:{port or _free_port()}/"
     emit(report.to_dict(), as_json, lambda: _summary(report.ok, report.home))
     if not report.ok:
         raise typer.Exit(1)
+    if serving and report.ui_url:
+        sys.stdout.flush()  # the report is out before the server blocks
+        _serve_ui(Path(report.home), report.ui_url)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _serve_ui(home: Path, url: str) -> None:
+    """The demo workspace's web UI and REST API on loopback (no tokens: only this
+    machine can reach it) until Ctrl-C."""
+    import uvicorn
+
+    from shipyard import config
+    from shipyard.platform import open_platform
+    from shipyard.server.app import create_app
+
+    port = int(url.rstrip("/").rsplit(":", 1)[1])
+    note(f"The web UI of the demo workspace is on {url} (Ctrl-C stops it)")
+    platform = open_platform(config.resolve(home))
+    try:
+        uvicorn.run(
+            create_app(platform, auth=False), host="127.0.0.1", port=port, log_level="warning"
+        )
+    finally:
+        platform.close()
 
 
 def _summary(ok: bool, home: str) -> None:

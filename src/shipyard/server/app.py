@@ -1,4 +1,5 @@
-"""The REST application: FastAPI under /api/v1, the OpenAPI document at /api/v1/openapi.json."""
+"""The REST application: FastAPI under /api/v1, the OpenAPI document at /api/v1/openapi.json;
+the web UI at / (shipyard.server.ui)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from fastapi import APIRouter, FastAPI
 
 from shipyard._version import __version__
 from shipyard.platform import Platform
-from shipyard.server import artifacts, audit, blobs, datasets, models, runs, settings
+from shipyard.server import artifacts, audit, blobs, datasets, models, runs, settings, ui
 from shipyard.server.errors import install_error_handlers
 
 API = "/api/v1"
@@ -41,4 +42,5 @@ def create_app(platform: Platform, *, auth: bool = True) -> FastAPI:
     api.include_router(audit.router)
     api.include_router(settings.router)
     app.include_router(api)
+    app.include_router(ui.router)
     return app
