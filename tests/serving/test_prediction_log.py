@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pandas as pd
@@ -62,9 +63,41 @@ def test_time_and_shutdown_write_what_is_left(
     with LiveServer(ModelServer(model, log=quiet).app()) as url, httpx.Client(base_url=url) as http:
         http.post("/predict", json={"inputs": rows_of(credit[features].head(4))})
     assert quiet.versions == []
-    quiet.close()  # the server's shutdown does this
+    quiet.close()  # the server's shutdown does this (tests/serving/test_serve_cli.py)
     log.close()
     assert [v.files for v in quiet.versions] == [1]
     with open_local(served_home) as ws:
         assert len(ws.data.load(quiet.versions[0].ref)) == 4
         assert sum(len(ws.data.load(v.ref)) for v in log.versions) == 4
+
+
+def test_rows_recorded_during_a_write_and_after_a_failed_one_are_kept(
+    served_home: Path, credit: pd.DataFrame, features: list[str], monkeypatch: Any
+) -> None:
+    import shipyard.workspace as workspace_module
+
+    real_open = workspace_module.open_local
+    calls = {"n": 0}
+
+    def slow_then_flaky(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        time.sleep(0.3)  # a write under way while more rows arrive
+        if calls["n"] == 2:
+            raise OSError("the store blinked")  # a failed write keeps its rows
+        return real_open(*args, **kwargs)
+
+    monkeypatch.setattr(workspace_module, "open_local", slow_then_flaky)
+    log = PredictionLog(str(served_home), "log-kept", every_rows=2, every_seconds=3600)
+    rows = credit[features].head(2)
+    log.record(rows, [0, 1], "first")  # starts a (slow) write
+    time.sleep(0.1)
+    for n in range(3):
+        log.record(rows, [1, 0], f"later-{n}")  # arrive while it writes; the next write fails
+    time.sleep(0.8)
+    log.close()  # writes what is left, the failed rows first
+    with open_local(served_home) as ws:
+        written = [ws.data.load(v.ref) for v in log.versions]
+    ids = [i for window in written for i in window["request_id"].unique()]
+    assert sorted(ids) == ["first", "later-0", "later-1", "later-2"]
+    assert sum(len(window) for window in written) == 8
+    assert calls["n"] >= 3

@@ -79,6 +79,10 @@ def test_the_v2_protocol(
     outputs = {o["name"]: o for o in body["outputs"]}
     assert outputs["predictions"]["data"] == model.predict(rows).tolist()
     assert outputs["probabilities"]["shape"] == [4, 2]
+    long_id = {"id": "x" * 129, "inputs": tensors}
+    refused = client.post("/v2/models/credit-risk/infer", json=long_id)
+    assert refused.status_code == 422
+    assert "longer than 128" in error_of(refused)["message"]
     missing = client.get("/v2/models/other")
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "not_found"

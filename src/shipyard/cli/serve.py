@@ -38,7 +38,10 @@ def serve(
         int, typer.Option("--log-every-rows", min=1, help="A log version per this many rows.")
     ] = 10_000,
     log_every_seconds: Annotated[
-        float, typer.Option("--log-every-seconds", help="... or per this many seconds.")
+        float,
+        typer.Option(
+            "--log-every-seconds", min=0.1, max=86_400, help="... or per this many seconds."
+        ),
     ] = 60.0,
 ) -> None:
     """Serve REF: POST /predict, the v2 inference protocol, health checks and /metrics."""
@@ -54,9 +57,12 @@ def serve(
     )
     model = load(settings)  # a bad ref or a refused format fails here, in one line
     if log_predictions:
+        from shipyard.data.refs import check_name
+
+        dataset = check_name(f"{model.version.name}-predictions")  # fails before serving
         settings = replace(
             settings,
-            log_dataset=f"{model.version.name}-predictions",
+            log_dataset=dataset,
             log_every_rows=log_every_rows,
             log_every_seconds=log_every_seconds,
         )

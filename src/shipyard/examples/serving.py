@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from shipyard.errors import ShipyardError
+
 if TYPE_CHECKING:
     from shipyard.entities import DatasetVersion
     from shipyard.workspace import Workspace
@@ -31,14 +33,20 @@ def serve_and_watch(ws: Workspace, training: DatasetVersion, june: DatasetVersio
     traffic = ws.data.load(june.ref)[features].dropna().head(BATCH * REQUESTS)
     log = PredictionLog(str(ws.home), f"{model.version.name}-predictions", every_rows=10**9)
     server = ModelServer(model, log=log)
-    with BackgroundServer(server.app(), lifespan="on") as url, httpx.Client(base_url=url) as http:
-        for start in range(0, len(traffic), BATCH):
-            rows = json.loads(traffic.iloc[start : start + BATCH].to_json(orient="records"))
-            http.post("/predict", json={"inputs": rows}).raise_for_status()
-    logged = log.versions[-1]  # written as the server stopped
+    try:
+        with BackgroundServer(server.app()) as url, httpx.Client(base_url=url) as http:
+            for start in range(0, len(traffic), BATCH):
+                rows = json.loads(traffic.iloc[start : start + BATCH].to_json(orient="records"))
+                http.post("/predict", json={"inputs": rows}).raise_for_status()
+    finally:
+        log.close()  # writes what it holds (the server's shutdown would, too)
+    if not log.versions:
+        raise ShipyardError("the prediction log was not written; the server log says why")
+    logged = log.versions[-1]
     window = ws.data.load(logged.ref)
-    numeric, categorical = feature_columns(ws.data.load(training.ref))
-    report = drift_report(ws.data.load(training.ref), window, columns=numeric + categorical)
+    reference = ws.data.load(training.ref)
+    numeric, categorical = feature_columns(reference)
+    report = drift_report(reference, window, columns=numeric + categorical)
     drifted = [c.column for c in report.columns if c.drifted]
     return (
         f"{model.ref} on {url}: {len(traffic) // BATCH} requests, {len(window):,} predictions "

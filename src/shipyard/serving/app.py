@@ -49,6 +49,7 @@ log = logging.getLogger("shipyard.serving")
 MAX_BODY_BYTES = 16 << 20
 MAX_INFLIGHT = 64
 THREAD_ROWS = 1024  # batches from this size are predicted on a worker thread
+MAX_ID = 128  # characters of a v2 request's own id (it is logged with every row)
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -177,7 +178,10 @@ class ModelServer:
         scores = self.model.predict_proba(frame) if probabilities else None
         self.telemetry.rows(len(frame))
         if self.log is not None:
-            self.log.record(frame, labels, request_id)
+            try:
+                self.log.record(frame, labels, request_id)
+            except Exception:  # the log never fails a prediction
+                log.exception("a prediction could not be logged")
         return (labels if predictions else None), scores
 
     async def predict(self, request: Request) -> Response:
@@ -201,6 +205,8 @@ class ModelServer:
         document = await self._body(request)
         frame = v2_frame(document)
         given = document.get("id")
+        if isinstance(given, str) and len(given) > MAX_ID:
+            raise BadRequest(422, "validation_error", f'"id" is longer than {MAX_ID} characters')
         request_id = given if isinstance(given, str) and given else uuid.uuid4().hex
         predictions, probabilities = await self._predict(
             frame,

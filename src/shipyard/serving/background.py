@@ -11,6 +11,7 @@ import time
 from typing import Any, Literal
 
 STARTUP_TIMEOUT_S = 10.0
+SHUTDOWN_TIMEOUT_S = 300.0
 
 
 class BackgroundServer:
@@ -32,6 +33,7 @@ class BackgroundServer:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while not self.server.started:
             if time.monotonic() > deadline or not self.thread.is_alive():
+                self.server.should_exit = True
                 raise RuntimeError("the background server did not start")
             time.sleep(0.01)
         host, port = self.server.servers[0].sockets[0].getsockname()[:2]
@@ -39,4 +41,4 @@ class BackgroundServer:
 
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
-        self.thread.join(timeout=STARTUP_TIMEOUT_S)
+        self.thread.join(timeout=SHUTDOWN_TIMEOUT_S)  # the app's shutdown may write a log
