@@ -67,13 +67,34 @@ def test_unknown_things_are_404_pages(open_ui: httpx.Client) -> None:
 def test_with_auth_a_viewer_token_signs_in(filled: Any) -> None:
     _, secret = filled.access.create_token("reader", role="viewer")
     with LiveServer(create_app(filled, auth=True)) as url, httpx.Client(base_url=url) as client:
-        away = client.get("/")
-        assert (away.status_code, away.headers["location"]) == (303, "/ui/login")
+        away = client.get("/ui/runs")
+        assert (away.status_code, away.headers["location"]) == (303, "/ui/login?next=/ui/runs")
         refused = client.post("/ui/login", data={"token": "not-a-token"})
         assert refused.status_code == 401
         assert "token" in refused.text
-        signed = client.post("/ui/login", data={"token": secret})
-        assert signed.status_code == 303
-        assert "httponly" in signed.headers["set-cookie"].lower()
-        assert client.get("/").status_code == 200  # the cookie is kept by the client
+        signed = client.post("/ui/login", data={"token": secret, "next": "/ui/runs"})
+        assert (signed.status_code, signed.headers["location"]) == (303, "/ui/runs")
+        cookie = signed.headers["set-cookie"].lower()
+        assert "httponly" in cookie
+        assert "samesite=lax" in cookie
+        home = client.get("/")
+        assert home.status_code == 200  # the cookie is kept by the client
+        assert "audit chain" not in home.text  # a viewer does not see the audit trail ...
+        assert client.get("/ui/audit").status_code == 403  # ... as in the API
         assert client.get("/api/v1/runs").status_code == 401  # the API still wants a header
+        evil = client.post("/ui/login", data={"token": secret, "next": "//evil.example"})
+        assert evil.headers["location"] == "/"  # never sent off the site
+        assert client.get("/ui/logout").status_code == 303
+        assert client.get("/").status_code == 303  # signed out
+
+
+def test_an_approver_sees_the_audit_trail_and_a_revoked_token_signs_out(filled: Any) -> None:
+    token, secret = filled.access.create_token("auditor", role="approver")
+    with LiveServer(create_app(filled, auth=True)) as url, httpx.Client(base_url=url) as client:
+        client.post("/ui/login", data={"token": secret})
+        assert "audit chain" in client.get("/").text
+        trail = client.get("/ui/audit")
+        assert trail.status_code == 200
+        assert "dataset.add" in trail.text
+        filled.access.revoke_token(token.id)
+        assert client.get("/ui/audit").status_code == 303  # back to sign-in

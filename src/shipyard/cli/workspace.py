@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from shipyard.cli.output import JsonFlag, emit, note, stdout
+
+if TYPE_CHECKING:
+    import socket
 
 
 def init(
@@ -50,41 +53,45 @@ def quickstart(
         (note if as_json else stdout.print)(line)
 
     report = run_quickstart(directory, on_step=show)
-    serving = not no_serve and report.ok
-    if serving:
-        report.ui_url = f"http://127.0.0.1:{port or _free_port()}/"
+    listening = _listen(port) if not no_serve and report.ok else None
+    if listening is not None:
+        report.ui_url = f"http://127.0.0.1:{listening.getsockname()[1]}/"
     emit(report.to_dict(), as_json, lambda: _summary(report.ok, report.home))
     if not report.ok:
         raise typer.Exit(1)
-    if serving and report.ui_url:
+    if listening is not None:
         sys.stdout.flush()  # the report is out before the server blocks
-        _serve_ui(Path(report.home), report.ui_url)
+        _serve_ui(Path(report.home), listening, str(report.ui_url))
 
 
-def _free_port() -> int:
+def _listen(port: int | None) -> socket.socket:
+    """A socket listening on 127.0.0.1 (``port``, else a free one), bound before the
+    report names its address; a port that is taken fails here, in one line."""
     import socket
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    from shipyard.errors import ConfigError
+
+    listening = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listening.bind(("127.0.0.1", port or 0))
+    except OSError as exc:
+        listening.close()
+        raise ConfigError(f"cannot serve the UI on 127.0.0.1:{port}: {exc.strerror}") from exc
+    return listening
 
 
-def _serve_ui(home: Path, url: str) -> None:
+def _serve_ui(home: Path, listening: socket.socket, url: str) -> None:
     """The demo workspace's web UI and REST API on loopback (no tokens: only this
     machine can reach it) until Ctrl-C."""
-    import uvicorn
-
     from shipyard import config
+    from shipyard.cli.server import run_api
     from shipyard.platform import open_platform
-    from shipyard.server.app import create_app
 
-    port = int(url.rstrip("/").rsplit(":", 1)[1])
     note(f"The web UI of the demo workspace is on {url} (Ctrl-C stops it)")
     platform = open_platform(config.resolve(home))
     try:
-        uvicorn.run(
-            create_app(platform, auth=False), host="127.0.0.1", port=port, log_level="warning"
-        )
+        run_api(platform, auth=False, sock=listening)
     finally:
         platform.close()
 

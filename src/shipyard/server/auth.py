@@ -10,7 +10,6 @@ The caller becomes the actor of every write the request makes (the audit trail's
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from fastapi import Request
 
@@ -24,21 +23,32 @@ def require(role: str) -> Callable[[Request], Platform]:
     role = parse_role(role)
 
     def caller(request: Request) -> Platform:
-        base: Platform = request.app.state.platform
         if not request.app.state.auth:
-            return base
-        principal = _authenticate(base, request.headers.get("authorization"))
-        base.access.authorize(principal, role)
-        return base.as_actor(principal.user, principal.role)
+            return acting(request, role, None)
+        return acting(request, role, _bearer(request.headers.get("authorization")))
 
     caller.__name__ = f"require_{role}"
     return caller
 
 
-def _authenticate(platform: Platform, header: str | None) -> Any:
+def acting(request: Request, role: str, secret: str | None) -> Platform:
+    """The platform acting as the holder of the token ``secret``, who must hold at least
+    ``role`` (with auth off: the server's own user, every role). The web UI passes the
+    token of its cookie, the API that of its header."""
+    base: Platform = request.app.state.platform
+    if not request.app.state.auth:
+        return base
+    if not secret:
+        raise Unauthenticated("no API token was given")
+    principal = base.access.authenticate(secret)
+    base.access.authorize(principal, role)
+    return base.as_actor(principal.user, principal.role)
+
+
+def _bearer(header: str | None) -> str:
     if not header:
         raise Unauthenticated("missing Authorization header: send 'Authorization: Bearer TOKEN'")
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise Unauthenticated("the Authorization header must be 'Bearer TOKEN'")
-    return platform.access.authenticate(secret.strip())
+    return secret.strip()
