@@ -9,6 +9,7 @@ command" read exactly as they always did.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from importlib import import_module
 from typing import Annotated, Any
@@ -120,4 +121,11 @@ def build_app(only: str | None = None) -> typer.Typer:
 def build_command(args: Sequence[str] = ()) -> Any:
     """The click command behind the app, for running ``args`` without typer's exit
     handling: only the command they name is built (every command without one)."""
-    return typer.main.get_command(build_app(command_name(args)))
+    return _command(command_name(args))
+
+
+@functools.cache
+def _command(name: str | None) -> Any:
+    """Built once per process: a long-lived one (the workspace agent) runs many command
+    lines, and building a command group takes ~10 ms."""
+    return typer.main.get_command(build_app(name))
