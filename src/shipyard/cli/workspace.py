@@ -98,7 +98,11 @@ def _serve_ui(home: Path, listening: socket.socket, url: str) -> None:
 
 def _summary(ok: bool, home: str) -> None:
     if ok:
-        stdout.print(f"\nQuickstart finished. Explore it with: shipyard --home {home} audit log")
+        stdout.print(
+            f"\nQuickstart finished. Explore it in a browser with "
+            f"`shipyard --home {home} server --no-auth`, or with `shipyard --home {home} "
+            "audit log`."
+        )
     else:
         stdout.print("\n[red]Quickstart stopped at the failed step above.[/]")
 
