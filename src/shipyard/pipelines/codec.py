@@ -15,8 +15,6 @@ import io
 import json
 from typing import Any
 
-FORMATS = ("parquet", "npy", "json", "pickle")
-
 
 def encode(value: Any) -> tuple[str, bytes]:
     """``value`` as (format, bytes)."""

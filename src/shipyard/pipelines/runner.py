@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from shipyard.errors import NotFound, ShipyardError, ValidationError
+from shipyard.errors import NotFound, ValidationError
 from shipyard.pipelines import codec
 from shipyard.pipelines.executors import Call, Executor, Outcome, open_executor
 from shipyard.pipelines.graph import Graph, Node, Output
@@ -72,13 +72,6 @@ class PipelineResult:
             "steps": [asdict(step) for step in self.steps],
             "cached": self.cached,
         }
-
-
-class PipelineFailed(ShipyardError):
-    """A step failed after its retries (the run is recorded as failed)."""
-
-    code = "pipeline_failed"
-    http_status = 422
 
 
 def run_graph(
@@ -143,12 +136,11 @@ class _Run:
 
         misses = []
         store = SqlStepCache()
-        for node in ready:
-            key = cache_key(node, self.digests, self._dataset)
-            hit = None
-            if node.step.cache:
-                with self.platform.db.read() as conn:
-                    hit = store.get(conn, key)
+        keys = [cache_key(node, self.digests, self._dataset) for node in ready]
+        with self.platform.db.read() as conn:  # one snapshot for the whole wave
+            pairs = zip(ready, keys, strict=True)
+            hits = [store.get(conn, key) if node.step.cache else None for node, key in pairs]
+        for node, key, hit in zip(ready, keys, hits, strict=True):
             if hit is not None and self._reusable(hit):
                 self.digests[node.index], self.formats[node.index] = hit.digest, hit.format
                 self.reports[node.index] = StepReport(
